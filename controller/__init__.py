@@ -1,0 +1,1 @@
+"""The controller slice and the `wf` command-line client."""

@@ -1,0 +1,106 @@
+"""`wf serve`: every service in one process, with embedded defaults."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+import click
+from aiohttp import web
+
+from logger.app import create_app
+from logger.config import LoggerSettings
+from logger.errors import SettingsError
+
+# Each flag sets the environment variable the settings read, so flags and
+# variables are two spellings of one setting (the flag wins).
+SETTING_FLAGS: list[tuple[str, str, str]] = [
+    ("--host", "WF_LOGGER_HOST", "Address the logs API listens on [0.0.0.0]."),
+    ("--http-port", "WF_LOGGER_PORT", "Port of the logs API [8088]."),
+    ("--forward-host", "WF_FORWARD_HOST", "Address the forward input listens on [0.0.0.0]."),
+    ("--forward-port", "WF_FORWARD_PORT", "Port of the forward input, TCP and UDP [24224]."),
+    ("--tls-cert", "WF_FORWARD_TLS_CERT", "PEM certificate: the forward input speaks TLS."),
+    ("--tls-key", "WF_FORWARD_TLS_KEY", "PEM private key for --tls-cert."),
+    ("--lines-per-app", "WF_LOGGER_LINES_PER_APP", "Lines kept per app [1000]."),
+    ("--max-buffer-bytes", "WF_LOGGER_MAX_BUFFER_BYTES", "Bound on all buffered lines [256MiB]."),
+    ("--max-line-bytes", "WF_LOGGER_MAX_LINE_BYTES", "Longer messages are split [16KiB]."),
+    ("--max-frame-bytes", "WF_FORWARD_MAX_FRAME_BYTES", "Largest frame, inflated [16MiB]."),
+    ("--max-connections", "WF_FORWARD_MAX_CONNECTIONS", "Forward connections at once [1024]."),
+    (
+        "--idle-timeout",
+        "WF_FORWARD_IDLE_TIMEOUT",
+        "Seconds before a silent client is closed [300].",
+    ),
+    (
+        "--handshake-timeout",
+        "WF_FORWARD_HANDSHAKE_TIMEOUT",
+        "Seconds to finish the handshake [10].",
+    ),
+    ("--max-follow-timeout", "WF_LOGGER_MAX_FOLLOW_TIMEOUT", "Longest follow, seconds [3600]."),
+    (
+        "--follower-queue-lines",
+        "WF_LOGGER_FOLLOWER_QUEUE_LINES",
+        "Lines queued per follower [10000].",
+    ),
+]
+
+log = logging.getLogger("wf")
+CommandFunction = TypeVar("CommandFunction", bound=Callable[..., Any])
+
+
+def settings_environment(flags: Mapping[str, object], environ: Mapping[str, str]) -> dict[str, str]:
+    merged = dict(environ)
+    for flag, variable, _ in SETTING_FLAGS:
+        value = flags.get(flag.lstrip("-").replace("-", "_"))
+        if value is not None:
+            merged[variable] = str(value)
+    return merged
+
+
+def _with_setting_flags(function: CommandFunction) -> CommandFunction:
+    for flag, variable, help_text in reversed(SETTING_FLAGS):
+        function = click.option(flag, default=None, help=f"{help_text} (env {variable})")(function)
+    return function
+
+
+@click.command()
+@click.option("--log-level", default="info", show_default=True, help="Server log level.")
+@_with_setting_flags
+def serve(log_level: str, **flags: object) -> None:
+    """Run the logger (forward input and logs API) in this process.
+
+    Shared keys and users are read from WF_FORWARD_SHARED_KEY and
+    WF_FORWARD_USERS only, so that they never show in a process list.
+    """
+    logging.basicConfig(
+        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        settings = LoggerSettings.from_env(settings_environment(flags, os.environ))
+    except SettingsError as error:
+        raise click.ClickException(str(error)) from None
+    try:
+        asyncio.run(_serve(settings))
+    except OSError as error:
+        raise click.ClickException(f"cannot listen: {error}") from None
+
+
+async def _serve(settings: LoggerSettings) -> None:
+    runner = web.AppRunner(create_app(settings), access_log=None)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, settings.api.host, settings.api.port)
+        await site.start()
+        log.info("logs API on http://%s:%d", settings.api.host, settings.api.port)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        await stop.wait()
+        log.info("shutting down")
+    finally:
+        await runner.cleanup()

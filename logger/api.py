@@ -1,0 +1,225 @@
+"""The logs HTTP API, compatible with the Drycc logger.
+
+    GET    /logs/{app}?log_lines=N&follow=true&timeout=S
+    DELETE /logs/{app}
+    GET    /healthz, /readyz, /metrics
+
+Additive extensions: `proc=` (prefix of `process.instance`), `since=`
+(RFC 3339), `format=json` (NDJSON), `after_seq=` (resume without a gap).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+import msgspec
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from logger.components import COMPONENTS, READY, LoggerComponents
+from logger.lines import ParsedLine, normalize_timestamp
+from logger.routing import APP_NAME
+from logger.store.base import ReadQuery
+
+routes = web.RouteTableDef()
+
+TEXT = "text/plain; charset=utf-8"
+NDJSON = "application/x-ndjson"
+# How often a quiet follow checks that its client is still there.
+_LIVENESS_INTERVAL = 1.0
+_json = msgspec.json.Encoder()
+
+
+@dataclass(frozen=True, slots=True)
+class LogRequest:
+    query: ReadQuery
+    follow: bool
+    timeout: float
+    json: bool
+
+
+def bad_request(message: str) -> web.HTTPBadRequest:
+    return web.HTTPBadRequest(
+        text=_json.encode({"detail": message}).decode(), content_type="application/json"
+    )
+
+
+def parse_log_request(params: Mapping[str, str], components: LoggerComponents) -> LogRequest:
+    """Validate the query string; every problem is a 400 that says what is wrong."""
+    api = components.settings.api
+    limit = _int_param(params, "log_lines", api.default_lines)
+    if limit < -1:
+        raise bad_request("log_lines must be -1 (all) or a count of lines")
+    follow = _bool_param(params, "follow")
+    timeout = api.max_follow_timeout
+    if "timeout" in params:
+        try:
+            timeout = float(params["timeout"])
+        except ValueError:
+            raise bad_request("timeout must be a number of seconds") from None
+        if not timeout > 0:
+            raise bad_request("timeout must be more than 0 seconds")
+        timeout = min(timeout, api.max_follow_timeout)
+    since = None
+    if params.get("since"):
+        try:
+            since = normalize_timestamp(params["since"])
+        except ValueError as error:
+            raise bad_request(f"since: {error}") from None
+    after_seq = _int_param(params, "after_seq", None) if "after_seq" in params else None
+    output = params.get("format", "text")
+    if output not in ("text", "json"):
+        raise bad_request("format must be text or json")
+    query = ReadQuery(
+        limit=limit, process=params.get("proc") or None, since=since, after_seq=after_seq
+    )
+    return LogRequest(query=query, follow=follow, timeout=timeout, json=output == "json")
+
+
+@routes.get("/logs/{app}")
+async def get_logs(request: web.Request) -> web.StreamResponse:
+    components = request.app[COMPONENTS]
+    app = _app_name(request)
+    log_request = parse_log_request(request.query, components)
+    if log_request.follow:
+        return await _follow(request, components, app, log_request)
+    result = await components.store.read(app, log_request.query)
+    if not result.lines:
+        return web.Response(status=204)
+    body = _render(result.lines, log_request.json)
+    if log_request.json:
+        return web.Response(body=body, content_type=NDJSON)
+    return web.Response(body=body, content_type="text/plain", charset="utf-8")
+
+
+@routes.delete("/logs/{app}")
+async def delete_logs(request: web.Request) -> web.Response:
+    app = _app_name(request)
+    if await request.app[COMPONENTS].store.delete(app):
+        return web.Response(status=204)
+    raise web.HTTPNotFound(
+        text=_json.encode({"detail": f"no logs for {app}"}).decode(),
+        content_type="application/json",
+    )
+
+
+@routes.get("/healthz")
+async def healthz(request: web.Request) -> web.Response:
+    return web.Response(text="OK")
+
+
+@routes.get("/readyz")
+async def readyz(request: web.Request) -> web.Response:
+    if request.app[READY].is_set():
+        return web.Response(text="OK")
+    return web.Response(status=503, text="starting or stopping")
+
+
+@routes.get("/metrics")
+async def metrics(request: web.Request) -> web.Response:
+    body = generate_latest(request.app[COMPONENTS].telemetry.registry)
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+async def _follow(
+    request: web.Request, components: LoggerComponents, app: str, log_request: LogRequest
+) -> web.StreamResponse:
+    """History, then live lines, with no line lost or repeated between them.
+
+    The follower subscribes before the history is read, so a line stored
+    meanwhile is both queued and (maybe) in the history; sequence numbers
+    decide, and only lines after the last one written are sent."""
+    response = web.StreamResponse(headers={"X-Accel-Buffering": "no"})
+    response.content_type = NDJSON if log_request.json else "text/plain"
+    if not log_request.json:
+        response.charset = "utf-8"
+    hub = components.hub
+    query = log_request.query
+    follower = hub.subscribe(app)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + log_request.timeout
+    try:
+        await response.prepare(request)
+        history = await components.store.read(app, query)
+        cursor = history.last_seq
+        if query.after_seq is not None:
+            cursor = max(cursor, query.after_seq)
+        if history.lines:
+            await response.write(_render(history.lines, log_request.json))
+        while (remaining := deadline - loop.time()) > 0:
+            if request.transport is None or request.transport.is_closing():
+                break
+            if not await follower.wait(min(remaining, _LIVENESS_INTERVAL)):
+                continue
+            notice, batches = follower.take()
+            fresh: list[tuple[int | None, bytes]] = []
+            if notice is not None:
+                fresh.append((None, notice))
+            for batch in batches:
+                seq = batch.first_seq
+                for line in batch.lines:
+                    if seq > cursor and query.matches(line):
+                        fresh.append((seq, line))
+                    seq += 1
+                cursor = max(cursor, seq - 1)
+            if fresh:
+                await response.write(_render(fresh, log_request.json))
+        await response.write_eof()
+    except ConnectionError:
+        pass  # the client left
+    finally:
+        hub.unsubscribe(follower)
+    return response
+
+
+def _render(lines: Iterable[tuple[int | None, bytes]], as_json: bool) -> bytes:
+    if not as_json:
+        return b"".join([stored[1:] + b"\n" for _, stored in lines])
+    out = []
+    for seq, stored in lines:
+        parsed = ParsedLine.parse(stored)
+        out.append(
+            _json.encode(
+                {
+                    "seq": seq,
+                    "time": parsed.time,
+                    "app": parsed.app,
+                    "proc": parsed.process,
+                    "instance": parsed.instance,
+                    "stream": parsed.stream,
+                    "message": parsed.message,
+                }
+            )
+            + b"\n"
+        )
+    return b"".join(out)
+
+
+def _app_name(request: web.Request) -> str:
+    app = request.match_info["app"]
+    if not APP_NAME.fullmatch(app):
+        raise bad_request(f"{app!r} is not an app name")
+    return app
+
+
+def _int_param(params: Mapping[str, str], name: str, default: int | None) -> int:
+    raw = params.get(name)
+    if raw is None or raw == "":
+        if default is None:
+            raise bad_request(f"{name} needs a value")
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise bad_request(f"{name} must be a whole number, got {raw!r}") from None
+
+
+def _bool_param(params: Mapping[str, str], name: str) -> bool:
+    raw = params.get(name, "false").lower()
+    if raw in ("true", "1", "yes"):
+        return True
+    if raw in ("false", "0", "no", ""):
+        return False
+    raise bad_request(f"{name} must be true or false")

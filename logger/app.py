@@ -1,0 +1,69 @@
+"""The logger's application factory: every resource is a cleanup context."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+from prometheus_client import CollectorRegistry
+
+from logger import api
+from logger.components import COMPONENTS, READY, LoggerComponents
+from logger.config import LoggerSettings
+from logger.forward.server import ForwardServer
+from logger.ingest import Ingestor
+from logger.routing import Router
+from logger.store.memory import MemoryStore
+from logger.tail import TailHub
+from logger.telemetry import TailStats, Telemetry
+
+log = logging.getLogger("logger")
+FORWARD = web.AppKey("forward_server", ForwardServer)
+
+
+def build_components(settings: LoggerSettings) -> LoggerComponents:
+    telemetry = Telemetry(CollectorRegistry())
+    store = MemoryStore(
+        settings.store, on_evict=lambda _app, lines: telemetry.discarded("app_evicted", lines)
+    )
+    hub = TailHub(settings.api.follower_queue_lines)
+    ingestor = Ingestor(Router(settings.max_line_bytes), store, hub, telemetry)
+    telemetry.watch(store.stats, lambda: TailStats(hub.follower_count, hub.dropped_lines))
+    return LoggerComponents(settings, telemetry, store, hub, ingestor)
+
+
+def create_app(settings: LoggerSettings, *, forward: bool = True) -> web.Application:
+    """The logger as an aiohttp application; `forward=False` leaves out the
+    forward listener (for handler tests that ingest directly)."""
+    app = web.Application()
+    app[COMPONENTS] = build_components(settings)
+    app[READY] = asyncio.Event()
+    app.add_routes(api.routes)
+    if forward:
+        app.cleanup_ctx.append(_forward_listener)
+    else:
+        app.on_startup.append(_mark_ready)
+    app.cleanup_ctx.append(_store)
+    return app
+
+
+async def _mark_ready(app: web.Application) -> None:
+    app[READY].set()
+
+
+async def _forward_listener(app: web.Application) -> AsyncIterator[None]:
+    components = app[COMPONENTS]
+    server = ForwardServer(components.settings.forward, components.ingestor, components.telemetry)
+    await server.start()
+    app[FORWARD] = server
+    app[READY].set()
+    yield
+    app[READY].clear()
+    await server.close()
+
+
+async def _store(app: web.Application) -> AsyncIterator[None]:
+    yield
+    await app[COMPONENTS].store.close()

@@ -1,0 +1,27 @@
+"""The parts of a running logger, shared by its handlers under one app key."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from logger.config import LoggerSettings
+from logger.ingest import Ingestor
+from logger.store.base import LogStore
+from logger.tail import TailHub
+from logger.telemetry import Telemetry
+
+
+@dataclass(frozen=True)
+class LoggerComponents:
+    settings: LoggerSettings
+    telemetry: Telemetry
+    store: LogStore
+    hub: TailHub
+    ingestor: Ingestor
+
+
+COMPONENTS = web.AppKey("logger_components", LoggerComponents)
+READY = web.AppKey("logger_ready", asyncio.Event)

@@ -1,0 +1,62 @@
+"""The logger's settings: one frozen dataclass per component, from the environment."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from logger.env import env_bytes, env_float, env_int, env_str
+from logger.forward.settings import ForwardSettings
+from logger.store.memory import StoreSettings
+
+
+@dataclass(frozen=True)
+class ApiSettings:
+    host: str = "0.0.0.0"
+    port: int = 8088
+    default_lines: int = 100
+    # A follow ends after `timeout` seconds, never more than this.
+    max_follow_timeout: float = 3600.0
+    # Lines queued for one follower before the oldest are displaced.
+    follower_queue_lines: int = 10_000
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> ApiSettings:
+        return cls(
+            host=env_str(environ, "WF_LOGGER_HOST", cls.host),
+            port=env_int(environ, "WF_LOGGER_PORT", cls.port, 0, 65535),
+            default_lines=env_int(environ, "WF_LOGGER_DEFAULT_LINES", cls.default_lines, 1),
+            max_follow_timeout=env_float(
+                environ, "WF_LOGGER_MAX_FOLLOW_TIMEOUT", cls.max_follow_timeout, 1.0
+            ),
+            follower_queue_lines=env_int(
+                environ, "WF_LOGGER_FOLLOWER_QUEUE_LINES", cls.follower_queue_lines, 1
+            ),
+        )
+
+
+def store_settings_from_env(environ: Mapping[str, str]) -> StoreSettings:
+    return StoreSettings(
+        lines_per_app=env_int(environ, "WF_LOGGER_LINES_PER_APP", StoreSettings.lines_per_app, 1),
+        max_bytes=env_bytes(
+            environ, "WF_LOGGER_MAX_BUFFER_BYTES", StoreSettings.max_bytes, 1 << 16
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class LoggerSettings:
+    forward: ForwardSettings = field(default_factory=ForwardSettings)
+    store: StoreSettings = field(default_factory=StoreSettings)
+    api: ApiSettings = field(default_factory=ApiSettings)
+    # Longer messages are split into several lines, never dropped.
+    max_line_bytes: int = 16 << 10
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> LoggerSettings:
+        return cls(
+            forward=ForwardSettings.from_env(environ),
+            store=store_settings_from_env(environ),
+            api=ApiSettings.from_env(environ),
+            max_line_bytes=env_bytes(environ, "WF_LOGGER_MAX_LINE_BYTES", cls.max_line_bytes, 64),
+        )

@@ -1,0 +1,77 @@
+"""The logger's one exception hierarchy.
+
+LoggerError
+├── SettingsError          a setting is missing or invalid (raised at start)
+└── ForwardError           forward-protocol input that cannot be accepted
+    ├── RecoverableError   the connection stays usable; the frame or entry is skipped and counted
+    │   └── InvalidEntry       one entry of a frame is unusable (bad time, record not a map)
+    └── FatalError         the connection is closed; nothing else is affected
+        ├── FrameTooLarge      a frame (or its decompressed payload) exceeds the limit
+        ├── MalformedStream    the bytes are not msgpack, or nest too deep
+        ├── MalformedFrame     valid msgpack, but not a forward-protocol frame
+        └── HandshakeFailed    the shared-key or user authentication did not succeed
+
+Every error carries a short `reason` used as the metric label value.
+"""
+
+from __future__ import annotations
+
+
+class LoggerError(Exception):
+    """Root of every error the logger raises on purpose."""
+
+    reason = "error"
+
+
+class SettingsError(LoggerError):
+    """A setting is missing or invalid; the message names the variable."""
+
+    reason = "settings"
+
+
+class ForwardError(LoggerError):
+    """Forward-protocol input that cannot be accepted."""
+
+    reason = "forward"
+
+
+class RecoverableError(ForwardError):
+    """The offending frame or entry is skipped and counted; the connection stays open."""
+
+    reason = "recoverable"
+
+
+class InvalidEntry(RecoverableError):
+    """One entry of a frame is unusable."""
+
+    reason = "invalid_entry"
+
+
+class FatalError(ForwardError):
+    """The connection that sent this is closed."""
+
+    reason = "fatal"
+
+
+class FrameTooLarge(FatalError):
+    """A frame, or its decompressed payload, exceeds the configured limit."""
+
+    reason = "frame_too_large"
+
+
+class MalformedStream(FatalError):
+    """The bytes cannot be read as msgpack."""
+
+    reason = "malformed_stream"
+
+
+class MalformedFrame(FatalError):
+    """A complete msgpack object that is not a forward-protocol frame."""
+
+    reason = "malformed_frame"
+
+
+class HandshakeFailed(FatalError):
+    """The client did not authenticate."""
+
+    reason = "handshake_failed"

@@ -1,0 +1,98 @@
+"""A small blocking forward-protocol client, for `wf emit` and demos.
+
+It sends Forward-mode frames with a `chunk` option and waits for each ack,
+so a successful `send` means the logger has stored the lines. TLS and the
+shared-key handshake are supported; this is the same wire format Fluent Bit
+speaks, not a private one.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import socket
+import ssl
+import struct
+from types import TracebackType
+from typing import Any
+
+import msgpack
+
+from logger.errors import ForwardError, HandshakeFailed
+from logger.forward.handshake import client_ping
+
+
+def event_time(epoch_ns: int) -> msgpack.ExtType:
+    """EventTime: msgpack ext type 0, big-endian seconds then nanoseconds."""
+    seconds, nanos = divmod(epoch_ns, 1_000_000_000)
+    return msgpack.ExtType(0, struct.pack(">II", seconds, nanos))
+
+
+class ForwardClient:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        *,
+        shared_key: bytes | None = None,
+        hostname: str = "wf-emit",
+        username: bytes = b"",
+        password: bytes = b"",
+        tls: bool = False,
+        ca_file: str | None = None,
+        timeout: float = 10.0,
+    ) -> None:
+        sock = socket.create_connection((host, port), timeout=timeout)
+        if tls:
+            context = ssl.create_default_context(cafile=ca_file)
+            sock = context.wrap_socket(sock, server_hostname=host)
+        self._sock = sock
+        self._unpacker = msgpack.Unpacker(raw=False)
+        if shared_key is not None:
+            self._handshake(shared_key, hostname, username, password)
+
+    def send(self, tag: str, records: list[tuple[int, dict[str, Any]]]) -> None:
+        """Send one Forward-mode frame and wait until the logger acks it."""
+        chunk = base64.b64encode(os.urandom(16)).decode()
+        entries = [[event_time(epoch_ns), record] for epoch_ns, record in records]
+        frame = msgpack.packb([tag, entries, {"chunk": chunk, "size": len(entries)}])
+        self._sock.sendall(frame)
+        reply = self._receive()
+        if not (isinstance(reply, dict) and reply.get("ack") == chunk):
+            raise ForwardError(f"unexpected reply instead of an ack: {reply!r}")
+
+    def close(self) -> None:
+        self._sock.close()
+
+    def __enter__(self) -> ForwardClient:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def _handshake(
+        self, shared_key: bytes, hostname: str, username: bytes, password: bytes
+    ) -> None:
+        helo = self._receive()
+        ping, _ = client_ping(helo, shared_key, hostname, username, password)
+        self._sock.sendall(ping)
+        pong = self._receive()
+        if not (isinstance(pong, list) and len(pong) == 5 and pong[0] == "PONG"):
+            raise HandshakeFailed("server did not answer the PING with a PONG")
+        if pong[1] is not True:
+            raise HandshakeFailed(f"server refused the handshake: {pong[2]}")
+
+    def _receive(self) -> Any:
+        while True:
+            try:
+                return self._unpacker.unpack()
+            except msgpack.OutOfData:
+                data = self._sock.recv(65536)
+                if not data:
+                    raise ConnectionResetError("the logger closed the connection") from None
+                self._unpacker.feed(data)

@@ -1,0 +1,426 @@
+"""Forward protocol v1 decoder: bytes in, frames out, no I/O.
+
+Two steps, so that each is cheap and separately testable:
+
+1. `FrameSplitter` finds where each top-level msgpack object ends in the
+   byte stream (msgpack's C `Unpacker.skip`, which builds no objects) and
+   hands out each complete frame's bytes, bounded by `max_frame_bytes`.
+2. `decode_frame` turns one frame into an `EventFrame`. The fast path decodes
+   straight into the typed `Record` structs (msgspec skips every key routing
+   does not read). Anything the fast path rejects (invalid UTF-8, unusual
+   types, a record without a string `log`/`message`) is decoded again by the
+   general path, which validates entry by entry and counts what it skips.
+
+All four carrier modes are recognised by the type of the frame's second
+element, as the specification says: array (Forward), bin or str
+(PackedForward, gzip-compressed when `compressed` says so), anything else
+(Message).
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+import zlib
+from dataclasses import dataclass
+from typing import Any
+
+import msgpack
+import msgspec
+
+from logger.errors import FrameTooLarge, InvalidEntry, MalformedFrame, MalformedStream
+from logger.model import Entry, KubernetesMeta, PodLabels, RawTime, Record
+
+HEARTBEAT = b"\xc0"  # msgpack nil: a TCP heartbeat, ignored
+
+_RAW_ITEMS = msgspec.msgpack.Decoder(list[msgspec.Raw])
+_TAG = msgspec.msgpack.Decoder(str)
+_OPTIONS = msgspec.msgpack.Decoder(dict[str, msgspec.Raw])
+_ENTRIES = msgspec.msgpack.Decoder(list[tuple[Any, Record]])
+_RECORD = msgspec.msgpack.Decoder(Record)
+_FAST_PATH_ERRORS = (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError)
+# ValueError: bad msgpack or ext data (a Timestamp of the wrong length);
+# TypeError: a map key that is itself an array or map cannot be hashed.
+_GENERAL_ERRORS = (ValueError, TypeError, msgpack.OutOfData)
+_EVENT_TIME = struct.Struct(">II")
+_ARRAY32 = struct.Struct(">BI")
+
+
+@dataclass(slots=True)
+class EventFrame:
+    """One decoded frame: its events, and the ack it asks for if any."""
+
+    tag: str
+    entries: list[Entry]
+    mode: str
+    # The `chunk` option's value as its exact msgpack bytes, echoed in the ack.
+    chunk: bytes | None = None
+    invalid_entries: int = 0
+
+    def ack(self) -> bytes | None:
+        """`{"ack": <chunk exactly as received>}`, or None when none was asked."""
+        if self.chunk is None:
+            return None
+        return b"\x81\xa3ack" + self.chunk
+
+
+class FrameSplitter:
+    """Cuts a byte stream into complete top-level msgpack objects."""
+
+    def __init__(self, max_frame_bytes: int, max_read_bytes: int = 1 << 20) -> None:
+        self._max_frame_bytes = max_frame_bytes
+        # The unpacker may hold one unfinished frame plus one read's worth.
+        self._unpacker = msgpack.Unpacker(max_buffer_size=max_frame_bytes + max_read_bytes)
+        self._buffer = bytearray()
+        self._buffer_offset = 0  # stream offset of self._buffer[0]
+        self._frame_start = 0  # stream offset where the next frame begins
+
+    def feed(self, data: bytes) -> None:
+        try:
+            self._unpacker.feed(data)
+        except msgpack.BufferFull:
+            raise FrameTooLarge(
+                f"frame exceeds the limit of {self._max_frame_bytes} bytes"
+            ) from None
+        self._buffer += data
+
+    def next_frame(self) -> bytes | None:
+        """The next complete frame's bytes, or None until more data is fed."""
+        try:
+            self._unpacker.skip()
+        except msgpack.OutOfData:
+            self._compact()
+            return None
+        except (ValueError, msgpack.StackError) as error:
+            # FormatError, StackError and ExtraData are ValueErrors; none is resumable.
+            raise MalformedStream(f"not a msgpack stream: {error}") from None
+        end = self._unpacker.tell()
+        start = self._frame_start - self._buffer_offset
+        frame = bytes(self._buffer[start : end - self._buffer_offset])
+        self._frame_start = end
+        if len(frame) > self._max_frame_bytes:
+            raise FrameTooLarge(f"frame of {len(frame)} bytes exceeds {self._max_frame_bytes}")
+        return frame
+
+    @property
+    def pending_bytes(self) -> int:
+        """Bytes received that do not yet form a complete frame."""
+        return self._buffer_offset + len(self._buffer) - self._frame_start
+
+    def _compact(self) -> None:
+        consumed = self._frame_start - self._buffer_offset
+        if consumed:
+            del self._buffer[:consumed]
+            self._buffer_offset = self._frame_start
+        if self.pending_bytes > self._max_frame_bytes:
+            raise FrameTooLarge(
+                f"unfinished frame of {self.pending_bytes} bytes exceeds {self._max_frame_bytes}"
+            )
+
+
+def decode_frame(frame: bytes, max_payload_bytes: int) -> EventFrame | None:
+    """Decode one complete frame; None for a heartbeat (msgpack nil).
+
+    Raises MalformedFrame for a frame that is not a forward-protocol array and
+    FrameTooLarge when a compressed payload inflates past `max_payload_bytes`.
+    """
+    try:
+        return _decode_frame(frame, max_payload_bytes)
+    except RecursionError:
+        # msgpack allows 1024 levels of nesting, but msgspec and json recurse
+        # once per level and Python's limit (1000) can be reached first.
+        raise MalformedFrame("a frame nests too deep") from None
+
+
+def _decode_frame(frame: bytes, max_payload_bytes: int) -> EventFrame | None:
+    if frame == HEARTBEAT:
+        return None
+    try:
+        items = _RAW_ITEMS.decode(frame)
+    except _FAST_PATH_ERRORS:
+        raise MalformedFrame("a frame must be a msgpack array") from None
+    if len(items) < 2 or len(items) > 4:
+        raise MalformedFrame(f"a frame has 2 to 4 elements, got {len(items)}")
+    tag = _decode_tag(bytes(items[0]))
+    second = bytes(items[1])
+    kind = second[0]
+    if _is_array(kind):
+        options = _decode_options(items, 2)
+        return _forward_frame(tag, second, options)
+    if _is_str_or_bin(kind):
+        options = _decode_options(items, 2)
+        payload = _str_or_bin_payload(second)
+        compressed = _option_text(options, "compressed")
+        if compressed == "gzip":
+            payload = gunzip_bounded(payload, max_payload_bytes)
+            mode = "compressed_packed_forward"
+        elif compressed in (None, "text"):
+            mode = "packed_forward"
+        else:
+            raise MalformedFrame(f"unknown compression {compressed!r}")
+        return _packed_frame(tag, payload, options, mode)
+    if len(items) < 3:
+        raise MalformedFrame("a Message-mode frame needs a time and a record")
+    options = _decode_options(items, 3)
+    return _message_frame(tag, second, bytes(items[2]), options)
+
+
+def event_time_ns(raw: RawTime) -> int:
+    """Nanoseconds since the epoch from any of the wire's time forms."""
+    if type(raw) is list and len(raw) == 2:  # [time, metadata], Fluent Bit >= 5.0.5
+        raw = raw[0]
+    if isinstance(raw, msgspec.msgpack.Ext | msgpack.ExtType):
+        data = bytes(raw.data)
+        if raw.code != 0 or len(data) != 8:
+            raise InvalidEntry(f"ext type {raw.code} of {len(data)} bytes is not an EventTime")
+        seconds, nanos = _EVENT_TIME.unpack(data)
+        return int(seconds * 1_000_000_000 + nanos)
+    if type(raw) is int and raw >= 0:
+        return raw * 1_000_000_000
+    if type(raw) is float and 0 <= raw < 1e11:
+        # Split first: raw * 1e9 rounds to a multiple of 256 ns, turning .25 into .249999872.
+        seconds = int(raw)
+        return seconds * 1_000_000_000 + round((raw - seconds) * 1e9)
+    raise InvalidEntry(f"not an event time: {type(raw).__name__}")
+
+
+def gunzip_bounded(payload: bytes, limit: int) -> bytes:
+    """Inflate one or more concatenated gzip members, refusing to pass `limit`."""
+    out = bytearray()
+    data = payload
+    while data:
+        inflater = zlib.decompressobj(wbits=31)
+        try:
+            out += inflater.decompress(data, limit - len(out) + 1)
+        except zlib.error as error:
+            raise MalformedFrame(f"gzip payload is corrupt: {error}") from None
+        if len(out) > limit:
+            raise FrameTooLarge(f"gzip payload inflates past the limit of {limit} bytes")
+        if not inflater.eof:
+            raise MalformedFrame("gzip payload is truncated")
+        data = inflater.unused_data
+    return bytes(out)
+
+
+# --- frame modes -------------------------------------------------------------
+
+
+def _forward_frame(tag: str, entries_bytes: bytes, options: dict[str, msgspec.Raw]) -> EventFrame:
+    chunk = _chunk(options)
+    try:
+        entries = _ENTRIES.decode(entries_bytes)
+    except _FAST_PATH_ERRORS:
+        pass
+    else:
+        if _all_have_message(entries):
+            return EventFrame(tag, entries, "forward", chunk)
+    objects = _unpack_general(entries_bytes)
+    if not isinstance(objects, list):
+        raise MalformedFrame("Forward-mode entries must be an array")
+    valid, invalid = _entries_from_objects(objects)
+    return EventFrame(tag, valid, "forward", chunk, invalid)
+
+
+def _packed_frame(
+    tag: str, payload: bytes, options: dict[str, msgspec.Raw], mode: str
+) -> EventFrame:
+    chunk = _chunk(options)
+    count = _count_objects(payload)
+    try:
+        # An array header in front turns the entry stream into one array.
+        entries = _ENTRIES.decode(_ARRAY32.pack(0xDD, count) + payload)
+    except _FAST_PATH_ERRORS:
+        pass
+    else:
+        if _all_have_message(entries):
+            return EventFrame(tag, entries, mode, chunk)
+    unpacker = _general_unpacker()
+    unpacker.feed(payload)
+    try:
+        objects = list(unpacker)
+    except _GENERAL_ERRORS as error:
+        raise MalformedFrame(f"undecodable packed entries: {error}") from None
+    valid, invalid = _entries_from_objects(objects)
+    return EventFrame(tag, valid, mode, chunk, invalid)
+
+
+def _message_frame(
+    tag: str, time_bytes: bytes, record_bytes: bytes, options: dict[str, msgspec.Raw]
+) -> EventFrame:
+    chunk = _chunk(options)
+    time = _unpack_general(time_bytes)
+    try:
+        record = _RECORD.decode(record_bytes)
+    except _FAST_PATH_ERRORS:
+        record = None
+    if record is None or (record.log is None and record.message is None):
+        try:
+            record = record_from_object(_unpack_general(record_bytes))
+        except InvalidEntry:
+            return EventFrame(tag, [], "message", chunk, 1)
+    return EventFrame(tag, [(time, record)], "message", chunk)
+
+
+# --- the general path --------------------------------------------------------
+
+
+def record_from_object(obj: object) -> Record:
+    """A `Record` from a generally decoded map, with `message` resolved."""
+    if not isinstance(obj, dict):
+        raise InvalidEntry(f"a record must be a map, got {type(obj).__name__}")
+    log = _as_text(obj.get("log"))
+    message = _as_text(obj.get("message"))
+    if log is None and message is None:
+        message = _compact_json(obj)
+    return Record(
+        log=log,
+        message=message,
+        stream=_as_text(obj.get("stream")),
+        kubernetes=_kubernetes_from_object(obj.get("kubernetes")),
+    )
+
+
+def _entries_from_objects(objects: list[Any]) -> tuple[list[Entry], int]:
+    valid: list[Entry] = []
+    invalid = 0
+    for item in objects:
+        if not isinstance(item, list | tuple) or len(item) != 2:
+            invalid += 1
+            continue
+        try:
+            valid.append((item[0], record_from_object(item[1])))
+        except InvalidEntry:
+            invalid += 1
+    return valid, invalid
+
+
+def _kubernetes_from_object(obj: object) -> KubernetesMeta | None:
+    if not isinstance(obj, dict):
+        return None
+    labels = obj.get("labels")
+    pod_labels = None
+    if isinstance(labels, dict):
+        pod_labels = PodLabels(app=_as_text(labels.get("app")), type=_as_text(labels.get("type")))
+    return KubernetesMeta(
+        pod_name=_as_text(obj.get("pod_name")),
+        namespace_name=_as_text(obj.get("namespace_name")),
+        container_name=_as_text(obj.get("container_name")),
+        labels=pod_labels,
+    )
+
+
+def _as_text(value: object) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    if isinstance(value, bool | int | float):
+        return json.dumps(value)
+    return _compact_json(value)
+
+
+def _compact_json(value: object) -> str:
+    try:
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=_json_default)
+    except (TypeError, ValueError):
+        return repr(value)
+
+
+def _json_default(value: object) -> object:
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return repr(value)
+
+
+def _general_unpacker() -> msgpack.Unpacker:
+    # Strings that are not valid UTF-8 keep their bytes as lone surrogates.
+    return msgpack.Unpacker(raw=False, unicode_errors="surrogateescape", strict_map_key=False)
+
+
+def _unpack_general(data: bytes) -> Any:
+    unpacker = _general_unpacker()
+    unpacker.feed(data)
+    try:
+        return unpacker.unpack()
+    except _GENERAL_ERRORS as error:
+        raise MalformedFrame(f"undecodable element: {error}") from None
+
+
+def _count_objects(payload: bytes) -> int:
+    unpacker = msgpack.Unpacker(max_buffer_size=max(len(payload), 1))
+    unpacker.feed(payload)
+    count = 0
+    try:
+        while True:
+            unpacker.skip()
+            count += 1
+    except msgpack.OutOfData:
+        if unpacker.tell() != len(payload):
+            raise MalformedFrame("packed entries end in an unfinished entry") from None
+        return count
+    except (ValueError, msgpack.StackError) as error:
+        raise MalformedFrame(f"packed entries are not msgpack: {error}") from None
+
+
+def _all_have_message(entries: list[Entry]) -> bool:
+    return all(record.log is not None or record.message is not None for _, record in entries)
+
+
+# --- small element decoders ----------------------------------------------------
+
+
+def _decode_tag(data: bytes) -> str:
+    try:
+        return _TAG.decode(data)
+    except _FAST_PATH_ERRORS:
+        value = _unpack_general(data)
+        if isinstance(value, str):
+            return value
+        raise MalformedFrame("a frame's tag must be a string") from None
+
+
+def _decode_options(items: list[msgspec.Raw], index: int) -> dict[str, msgspec.Raw]:
+    if len(items) <= index:
+        return {}
+    if len(items) > index + 1:
+        raise MalformedFrame("a frame has elements after its options")
+    data = bytes(items[index])
+    if data == HEARTBEAT:
+        return {}
+    try:
+        return _OPTIONS.decode(data)
+    except _FAST_PATH_ERRORS:
+        raise MalformedFrame("a frame's options must be a map with string keys") from None
+
+
+def _chunk(options: dict[str, msgspec.Raw]) -> bytes | None:
+    raw = options.get("chunk")
+    return None if raw is None else bytes(raw)
+
+
+def _option_text(options: dict[str, msgspec.Raw], name: str) -> str | None:
+    raw = options.get(name)
+    if raw is None:
+        return None
+    value = _unpack_general(bytes(raw))
+    return value if isinstance(value, str) else None
+
+
+def _is_array(kind: int) -> bool:
+    return 0x90 <= kind <= 0x9F or kind in (0xDC, 0xDD)
+
+
+def _is_str_or_bin(kind: int) -> bool:
+    return 0xA0 <= kind <= 0xBF or kind in (0xC4, 0xC5, 0xC6, 0xD9, 0xDA, 0xDB)
+
+
+def _str_or_bin_payload(encoded: bytes) -> bytes:
+    """The content of an encoded msgpack str or bin, as raw bytes.
+
+    Fluentd sends packed entries as a str whose bytes are not UTF-8, so they
+    must never be decoded as text."""
+    kind = encoded[0]
+    if 0xA0 <= kind <= 0xBF:
+        return encoded[1:]
+    header = {0xC4: 2, 0xD9: 2, 0xC5: 3, 0xDA: 3, 0xC6: 5, 0xDB: 5}[kind]
+    return encoded[header:]

@@ -1,0 +1,106 @@
+"""The embedded store: per-app rings in this process, bounded in total.
+
+Two bounds, each a setting: lines per app (the ring's capacity) and bytes
+in all (payload plus per-line overhead). Past the byte bound the apps
+written least recently are evicted whole, and counted.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from logger.store.base import ReadQuery, ReadResult, StoreStats
+from logger.store.ring import AppRing
+
+
+@dataclass(frozen=True)
+class StoreSettings:
+    lines_per_app: int = 1000
+    max_bytes: int = 256 << 20
+
+
+def initial_seq() -> int:
+    """Sequence numbers start at the current time in microseconds, so that
+    they keep increasing across an app's eviction or a logger restart and a
+    client resuming with `after_seq` never mistakes new lines for old ones."""
+    return time.time_ns() // 1000
+
+
+class MemoryStore:
+    def __init__(
+        self, settings: StoreSettings, on_evict: Callable[[str, int], None] | None = None
+    ) -> None:
+        self._settings = settings
+        self._on_evict = on_evict
+        self._rings: OrderedDict[str, AppRing] = OrderedDict()  # least recently written first
+        self._accounted_bytes = 0
+        self._payload_bytes = 0
+        self._displaced_lines = 0
+        self._evicted_apps = 0
+        self._evicted_lines = 0
+
+    async def append(self, app: str, lines: list[bytes]) -> int:
+        ring = self._rings.get(app)
+        if ring is None:
+            ring = self._rings[app] = AppRing(self._settings.lines_per_app, initial_seq())
+        else:
+            self._rings.move_to_end(app)
+        before = ring.accounted_bytes
+        payload_before = ring.payload_bytes
+        first_seq, displaced, _ = ring.append(lines)
+        self._accounted_bytes += ring.accounted_bytes - before
+        self._payload_bytes += ring.payload_bytes - payload_before
+        self._displaced_lines += displaced
+        if self._accounted_bytes > self._settings.max_bytes:
+            self._evict(keep=app)
+        return first_seq
+
+    async def read(self, app: str, query: ReadQuery) -> ReadResult:
+        ring = self._rings.get(app)
+        if ring is None:
+            return ReadResult([], initial_seq() - 1 if query.after_seq is None else query.after_seq)
+        return ring.read(query)
+
+    async def delete(self, app: str) -> bool:
+        ring = self._rings.pop(app, None)
+        if ring is None:
+            return False
+        self._forget(ring)
+        return True
+
+    async def apps(self) -> list[str]:
+        return list(self._rings)
+
+    def stats(self) -> StoreStats:
+        return StoreStats(
+            apps=len(self._rings),
+            lines=sum(len(ring) for ring in self._rings.values()),
+            payload_bytes=self._payload_bytes,
+            accounted_bytes=self._accounted_bytes,
+            max_bytes=self._settings.max_bytes,
+            displaced_lines=self._displaced_lines,
+            evicted_apps=self._evicted_apps,
+            evicted_lines=self._evicted_lines,
+        )
+
+    async def close(self) -> None:
+        self._rings.clear()
+
+    def _evict(self, keep: str) -> None:
+        while self._accounted_bytes > self._settings.max_bytes and len(self._rings) > 1:
+            app, ring = next(iter(self._rings.items()))
+            if app == keep:
+                break
+            del self._rings[app]
+            self._evicted_apps += 1
+            self._evicted_lines += len(ring)
+            self._forget(ring)
+            if self._on_evict is not None:
+                self._on_evict(app, len(ring))
+
+    def _forget(self, ring: AppRing) -> None:
+        self._accounted_bytes -= ring.accounted_bytes
+        self._payload_bytes -= ring.payload_bytes

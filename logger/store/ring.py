@@ -1,0 +1,81 @@
+"""One app's ring of recent lines.
+
+Lines are kept as the `bytes` objects routing produced, in a deque bounded
+by `capacity`; sequence numbers are implicit (the newest line's number
+minus its distance from the end), so a line costs its bytes object and one
+deque slot, nothing more.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from itertools import islice
+
+from logger.store.base import ReadQuery, ReadResult
+
+# sys.getsizeof(b"") plus the deque slot: what a line costs beyond its bytes.
+LINE_OVERHEAD_BYTES = 33 + 8
+
+
+class AppRing:
+    __slots__ = ("_lines", "next_seq", "payload_bytes")
+
+    def __init__(self, capacity: int, first_seq: int) -> None:
+        self._lines: deque[bytes] = deque(maxlen=capacity)
+        self.next_seq = first_seq
+        self.payload_bytes = 0
+
+    def __len__(self) -> int:
+        return len(self._lines)
+
+    @property
+    def last_seq(self) -> int:
+        return self.next_seq - 1
+
+    @property
+    def accounted_bytes(self) -> int:
+        return self.payload_bytes + LINE_OVERHEAD_BYTES * len(self._lines)
+
+    def append(self, lines: list[bytes]) -> tuple[int, int, int]:
+        """Append; returns (first sequence number, lines displaced, their bytes)."""
+        ring = self._lines
+        capacity = ring.maxlen or 0
+        displaced = max(0, len(ring) + len(lines) - capacity)
+        displaced_bytes = 0
+        if displaced:
+            kept_from_ring = displaced if displaced <= len(ring) else len(ring)
+            displaced_bytes = sum(map(len, islice(ring, kept_from_ring)))
+            if displaced > len(ring):  # the batch alone overflows the ring
+                displaced_bytes += sum(map(len, lines[: displaced - len(ring)]))
+        first_seq = self.next_seq
+        ring.extend(lines)
+        self.next_seq += len(lines)
+        self.payload_bytes += sum(map(len, lines)) - displaced_bytes
+        return first_seq, displaced, displaced_bytes
+
+    def read(self, query: ReadQuery) -> ReadResult:
+        ring = self._lines
+        last_seq = self.next_seq - 1
+        first_seq = self.next_seq - len(ring)
+        start = 0
+        if query.after_seq is not None and query.after_seq >= first_seq:
+            start = min(len(ring), query.after_seq - first_seq + 1)
+        limit = query.limit
+        if not query.filtered:
+            count = len(ring) - start
+            if 0 <= limit < count:
+                start += count - limit
+            return ReadResult(
+                [(first_seq + start + i, line) for i, line in enumerate(islice(ring, start, None))],
+                last_seq,
+            )
+        picked: list[tuple[int, bytes]] = []
+        seq = last_seq
+        for line in reversed(ring):
+            if seq < first_seq + start or (0 <= limit <= len(picked)):
+                break
+            if query.matches(line):
+                picked.append((seq, line))
+            seq -= 1
+        picked.reverse()
+        return ReadResult(picked, last_seq)

@@ -1,0 +1,41 @@
+"""Finding the real servers and tools the tests run.
+
+On a developer machine a missing binary skips the test that needs it; with
+REQUIRE_REAL_SERVICES=1 (CI) the same absence fails the test, so a green CI
+run always means the real component was exercised.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+from pathlib import Path
+
+import pytest
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+
+
+def services_required() -> bool:
+    return os.environ.get("REQUIRE_REAL_SERVICES", "") not in ("", "0")
+
+
+def require_binary(name: str, *extra_dirs: str) -> str:
+    """The path of a system binary; skip (or fail in CI) when it is missing."""
+    search = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin", *extra_dirs])
+    found = shutil.which(name, path=search)
+    if found:
+        return found
+    message = f"{name} is not installed (see scripts/system-packages.txt)"
+    if services_required():
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port

@@ -1,0 +1,112 @@
+"""The logs API's follow, driven through the ingest pipeline directly."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import TYPE_CHECKING
+
+from logger.app import create_app
+from logger.components import COMPONENTS
+from logger.config import ApiSettings, LoggerSettings
+from logger.lines import platform_line
+
+if TYPE_CHECKING:
+    from aiohttp import web
+    from aiohttp.test_utils import TestClient
+    from pytest_aiohttp import AiohttpClient
+
+
+def make_app(**api: int | float) -> web.Application:
+    return create_app(LoggerSettings(api=ApiSettings(**api)), forward=False)  # type: ignore[arg-type]
+
+
+async def write(app: web.Application, count: int, start: int = 0) -> None:
+    ingestor = app[COMPONENTS].ingestor
+    for i in range(start, start + count):
+        await ingestor.write_platform_line("shop", "web", f"m{i}")
+
+
+async def test_history_then_live_without_gap_or_repeat(aiohttp_client: AiohttpClient) -> None:
+    app = make_app()
+    client: TestClient = await aiohttp_client(app)  # type: ignore[type-arg]
+    await write(app, 50)
+
+    async def produce() -> None:
+        for start in range(50, 2050, 100):
+            await write(app, 100, start)
+            await asyncio.sleep(0)
+
+    producer = asyncio.create_task(produce())
+    response = await client.get(
+        "/logs/shop", params={"follow": "true", "timeout": "1.5", "log_lines": "-1"}
+    )
+    assert response.status == 200
+    body = await response.text()
+    await producer
+    got = [line.rsplit(": ", 1)[1] for line in body.splitlines()]
+    assert got == [f"m{i}" for i in range(2050)]
+
+
+async def test_follow_json_and_after_seq_resume(aiohttp_client: AiohttpClient) -> None:
+    app = make_app()
+    client: TestClient = await aiohttp_client(app)  # type: ignore[type-arg]
+    await write(app, 5)
+    first = await client.get("/logs/shop", params={"format": "json", "log_lines": "2"})
+    rows = [json.loads(line) for line in (await first.text()).splitlines()]
+    assert [row["message"] for row in rows] == ["m3", "m4"]
+    assert (rows[0]["app"], rows[0]["proc"], rows[0]["instance"]) == ("shop", "web", "")
+    await write(app, 3, 5)
+    resumed = await client.get(
+        "/logs/shop",
+        params={"format": "json", "log_lines": "-1", "after_seq": str(rows[-1]["seq"])},
+    )
+    assert [json.loads(line)["message"] for line in (await resumed.text()).splitlines()] == [
+        "m5",
+        "m6",
+        "m7",
+    ]
+
+
+async def test_slow_follower_is_told_how_many_lines_it_lost(
+    aiohttp_client: AiohttpClient,
+) -> None:
+    app = make_app(follower_queue_lines=10)
+    client: TestClient = await aiohttp_client(app)  # type: ignore[type-arg]
+    response = await client.get(
+        "/logs/shop", params={"follow": "true", "timeout": "1", "log_lines": "0"}
+    )
+    await asyncio.sleep(0.05)  # the follower is subscribed once the headers are out
+    # 30 lines arrive before the follower's task runs again: 20 are displaced.
+    await app[COMPONENTS].ingestor.store_lines("shop", [_line(i) for i in range(30)])
+    body = (await response.text()).splitlines()
+    assert "shop[logger]: 20 lines dropped since" in body[0]
+    assert [line.rsplit(": ", 1)[1] for line in body[1:]] == [f"m{i}" for i in range(20, 30)]
+    metrics = await (await client.get("/metrics")).text()
+    assert "logger_follower_dropped_lines_total 20.0" in metrics
+
+
+def _line(i: int) -> bytes:
+    return platform_line("shop", "web", f"m{i}", 1_795_341_600_000_000_000)
+
+
+async def test_plain_reads_health_and_errors(aiohttp_client: AiohttpClient) -> None:
+    app = make_app()
+    client: TestClient = await aiohttp_client(app)  # type: ignore[type-arg]
+    assert (await client.get("/logs/shop")).status == 204
+    assert await (await client.get("/healthz")).text() == "OK"
+    assert (await client.get("/readyz")).status == 200
+    for params in (
+        {"log_lines": "x"},
+        {"follow": "maybe"},
+        {"since": "yesterday"},
+        {"timeout": "0"},
+    ):
+        response = await client.get("/logs/shop", params=params)
+        assert response.status == 400
+        assert "detail" in await response.json()
+    assert (await client.get("/logs/bad%20name")).status == 400
+    await write(app, 3)
+    assert (await client.delete("/logs/shop")).status == 204
+    assert (await client.delete("/logs/shop")).status == 404
+    assert (await client.get("/logs/shop")).status == 204

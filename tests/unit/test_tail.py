@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+from logger.lines import platform_line
+from logger.tail import TailHub
+
+T0 = 1_795_341_600_000_000_000
+
+
+def batch(start: int, count: int) -> list[bytes]:
+    return [platform_line("shop", "web", f"m{i}", T0) for i in range(start, start + count)]
+
+
+async def test_published_batches_reach_followers_of_that_app_only() -> None:
+    hub = TailHub(max_queued_lines=100)
+    shop = hub.subscribe("shop")
+    other = hub.subscribe("other")
+    hub.publish("shop", 10, batch(0, 3))
+    assert await shop.wait(0.1) is True
+    assert await other.wait(0.01) is False
+    notice, batches = shop.take()
+    assert notice is None
+    assert [(b.first_seq, len(b.lines)) for b in batches] == [(10, 3)]
+    assert hub.follower_count == 2
+    hub.unsubscribe(shop)
+    hub.unsubscribe(other)
+    assert hub.follower_count == 0
+
+
+async def test_slow_follower_gets_one_notice_with_the_exact_drop_count() -> None:
+    hub = TailHub(max_queued_lines=10)
+    follower = hub.subscribe("shop")
+    for start in range(0, 25, 5):  # 25 lines into a queue of 10
+        hub.publish("shop", 100 + start, batch(start, 5))
+    notice, batches = follower.take()
+    assert notice is not None
+    assert b"shop[logger]: 15 lines dropped since " in notice
+    assert [b.first_seq for b in batches] == [115, 120]
+    assert hub.dropped_lines == 15
+    assert follower.take() == (None, [])
+
+
+async def test_one_batch_larger_than_the_queue_keeps_its_newest_lines() -> None:
+    hub = TailHub(max_queued_lines=4)
+    follower = hub.subscribe("shop")
+    hub.publish("shop", 1, batch(0, 10))
+    notice, batches = follower.take()
+    assert notice is not None
+    assert b" 6 lines dropped" in notice
+    assert len(batches) == 1
+    assert batches[0].first_seq == 7
+    assert batches[0].lines == batch(6, 4)
