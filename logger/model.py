@@ -12,14 +12,14 @@ from typing import Any, TypeAlias
 import msgspec
 
 
-class PodLabels(msgspec.Struct, frozen=True):
+class PodLabels(msgspec.Struct, frozen=True, gc=False):
     """The two pod labels routing reads (Drycc sets both on every app pod)."""
 
     app: str | None = None
     type: str | None = None
 
 
-class KubernetesMeta(msgspec.Struct, frozen=True):
+class KubernetesMeta(msgspec.Struct, frozen=True, gc=False):
     """The part of Fluent Bit's `kubernetes` filter output that routing reads."""
 
     pod_name: str | None = None
@@ -28,7 +28,7 @@ class KubernetesMeta(msgspec.Struct, frozen=True):
     labels: PodLabels | None = None
 
 
-class Record(msgspec.Struct):
+class Record(msgspec.Struct, gc=False):
     """A log record. `message` is already resolved by the decoder when the
     record had neither `log` nor `message` as a string (compact JSON of it)."""
 

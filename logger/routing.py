@@ -13,18 +13,24 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import struct
 from dataclasses import dataclass, field
+
+from msgspec.msgpack import Ext
 
 from logger.errors import InvalidEntry
 from logger.forward.protocol import event_time_ns
-from logger.lines import encode_text, source_label, split_message, stream_marker
-from logger.model import Entry
+from logger.lines import NO_STREAM, STDERR, STDOUT, encode_text, source_label, split_message
+from logger.model import Entry, KubernetesMeta, PodLabels
 
 TAG_PREFIX = "app."
 DEFAULT_TAG_PROCESS = "app"
 _SOURCE_CACHE_LIMIT = 65_536
 # Cached for records that have no app, so they are not resolved again.
 _NO_APP = ("", "")
+_NO_LABELS = PodLabels()
+_MARKERS: dict[str | None, bytes] = {"stdout": STDOUT, "stderr": STDERR}
+_EVENT_TIME = struct.Struct(">II")
 # App names become URL path segments and line prefixes: no brackets, spaces or slashes.
 APP_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}")
 
@@ -45,7 +51,8 @@ class Router:
 
     def __init__(self, max_line_bytes: int) -> None:
         self._max_line_bytes = max_line_bytes
-        self._sources: dict[tuple[str | None, ...], tuple[str, str]] = {}
+        # Kubernetes metadata (a frozen, hashable struct) or a tag -> (app, label).
+        self._sources: dict[KubernetesMeta | str, tuple[str, str]] = {}
         self._second = -1
         self._second_text = ""
 
@@ -53,56 +60,52 @@ class Router:
         batch = RoutedBatch()
         by_app = batch.lines
         sources = self._sources
+        split_above = self._max_line_bytes + 34  # + marker, timestamp and space
         for raw_time, record in entries:
-            try:
-                epoch_ns = event_time_ns(raw_time)
-            except InvalidEntry:
-                batch.invalid_time += 1
-                continue
-            meta = record.kubernetes
-            if meta is None:
-                key: tuple[str | None, ...] = (tag,)
+            if type(raw_time) is Ext and raw_time.code == 0:
+                try:
+                    seconds, nanos = _EVENT_TIME.unpack(raw_time.data)  # the common case, inline
+                except struct.error:
+                    batch.invalid_time += 1
+                    continue
             else:
-                labels = meta.labels
-                if labels is None:
-                    key = (meta.pod_name, meta.container_name, meta.namespace_name, None, None, tag)
-                else:
-                    key = (
-                        meta.pod_name,
-                        meta.container_name,
-                        meta.namespace_name,
-                        labels.app,
-                        labels.type,
-                        tag,
-                    )
+                try:
+                    seconds, nanos = divmod(event_time_ns(raw_time), 1_000_000_000)
+                except InvalidEntry:
+                    batch.invalid_time += 1
+                    continue
+            meta = record.kubernetes
+            key: KubernetesMeta | str = tag if meta is None else meta
             source = sources.get(key)
             if source is None:
-                source = self._resolve_source(key, tag, meta is not None)
+                source = self._resolve_source(key, tag)
             if source is _NO_APP:
                 batch.no_app += 1
                 continue
             app, label = source
-            message = record.log if record.log is not None else record.message
-            if message and message[-1] == "\n":
+            message = record.log if record.log is not None else record.message or ""
+            if message.endswith("\n"):
                 message = message[:-2] if message.endswith("\r\n") else message[:-1]
-            seconds, nanos = divmod(epoch_ns, 1_000_000_000)
             if seconds != self._second:
                 self._second = seconds
                 self._second_text = (
                     f"{dt.datetime.fromtimestamp(seconds, dt.UTC):%Y-%m-%dT%H:%M:%S}"
                 )
             line = f"{self._second_text}.{nanos // 1000:06d}+00:00 {label}{message}"
-            encoded = stream_marker(record.stream) + encode_text(line)
+            try:
+                encoded = _MARKERS.get(record.stream, NO_STREAM) + line.encode()
+            except UnicodeEncodeError:
+                encoded = _MARKERS.get(record.stream, NO_STREAM) + encode_text(line)
             lines = by_app.get(app)
             if lines is None:
                 lines = by_app[app] = []
-            if len(encoded) - len(label) > self._max_line_bytes + 34:
+            if len(encoded) - len(label) > split_above:
                 pieces = self._split(encoded, label)
                 batch.split += len(pieces) - 1
                 lines.extend(pieces)
             else:
                 lines.append(encoded)
-            batch.accepted += 1
+        batch.accepted = len(entries) - batch.invalid_time - batch.no_app
         return batch
 
     def _split(self, encoded: bytes, label: str) -> list[bytes]:
@@ -113,21 +116,19 @@ class Router:
             head + piece for piece in split_message(encoded[head_length:], self._max_line_bytes)
         ]
 
-    def _resolve_source(
-        self, key: tuple[str | None, ...], tag: str, has_meta: bool
-    ) -> tuple[str, str]:
-        source: tuple[str, str]
-        if has_meta:
-            pod_name, container, namespace, app_label, type_label, _ = key
-            app = app_label or namespace
+    def _resolve_source(self, key: KubernetesMeta | str, tag: str) -> tuple[str, str]:
+        source = _NO_APP
+        if isinstance(key, KubernetesMeta):
+            labels = key.labels or _NO_LABELS
+            app = labels.app or key.namespace_name
             if app and APP_NAME.fullmatch(app):
-                process = type_label or container or DEFAULT_TAG_PROCESS
-                instance = pod_name.rsplit("-", 1)[-1] if pod_name else ""
+                process = labels.type or key.container_name or DEFAULT_TAG_PROCESS
+                instance = key.pod_name.rsplit("-", 1)[-1] if key.pod_name else ""
                 source = (app, source_label(app, process, instance))
-            else:
-                source = _source_from_tag(tag)
-        else:
+        if source is _NO_APP:
             source = _source_from_tag(tag)
+            if isinstance(key, KubernetesMeta) and source is not _NO_APP:
+                return source  # depends on the tag too: not cached under the metadata
         if len(self._sources) >= _SOURCE_CACHE_LIMIT:
             self._sources.clear()  # pods come and go; start over rather than grow
         self._sources[key] = source
