@@ -18,3 +18,7 @@ def cli() -> None:
 cli.add_command(serve)
 cli.add_command(logs)
 cli.add_command(emit)
+
+
+if __name__ == "__main__":
+    cli()
