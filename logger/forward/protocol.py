@@ -93,6 +93,8 @@ class FrameSplitter:
             return None
         except (ValueError, msgpack.StackError) as error:
             # FormatError, StackError and ExtraData are ValueErrors; none is resumable.
+            if "exceeds max_" in str(error):  # a declared length past the buffer bound
+                raise FrameTooLarge(f"frame exceeds the limit: {error}") from None
             raise MalformedStream(f"not a msgpack stream: {error}") from None
         end = self._unpacker.tell()
         start = self._frame_start - self._buffer_offset
@@ -234,7 +236,7 @@ def _packed_frame(
     else:
         if _all_have_message(entries):
             return EventFrame(tag, entries, mode, chunk)
-    unpacker = _general_unpacker()
+    unpacker = _general_unpacker(len(payload))
     unpacker.feed(payload)
     try:
         objects = list(unpacker)
@@ -332,13 +334,19 @@ def _json_default(value: object) -> object:
     return repr(value)
 
 
-def _general_unpacker() -> msgpack.Unpacker:
-    # Strings that are not valid UTF-8 keep their bytes as lone surrogates.
-    return msgpack.Unpacker(raw=False, unicode_errors="surrogateescape", strict_map_key=False)
+def _general_unpacker(size: int) -> msgpack.Unpacker:
+    # Strings that are not valid UTF-8 keep their bytes as lone surrogates;
+    # the buffer fits the data, whatever the frame limit is.
+    return msgpack.Unpacker(
+        raw=False,
+        unicode_errors="surrogateescape",
+        strict_map_key=False,
+        max_buffer_size=max(size, 1),
+    )
 
 
 def _unpack_general(data: bytes) -> Any:
-    unpacker = _general_unpacker()
+    unpacker = _general_unpacker(len(data))
     unpacker.feed(data)
     try:
         return unpacker.unpack()
@@ -395,7 +403,10 @@ def _decode_options(items: list[msgspec.Raw], index: int) -> dict[str, msgspec.R
 
 def _chunk(options: dict[str, msgspec.Raw]) -> bytes | None:
     raw = options.get("chunk")
-    return None if raw is None else bytes(raw)
+    if raw is None:
+        return None
+    chunk = bytes(raw)
+    return None if chunk == HEARTBEAT else chunk  # `chunk: nil` asks for no ack
 
 
 def _option_text(options: dict[str, msgspec.Raw], name: str) -> str | None:
