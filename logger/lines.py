@@ -19,18 +19,10 @@ STDOUT = b"o"
 STDERR = b"e"
 NO_STREAM = b"-"
 
-_STREAM_MARKERS = {"stdout": STDOUT, "stderr": STDERR}
 _STREAM_NAMES = {STDOUT[0]: "stdout", STDERR[0]: "stderr", NO_STREAM[0]: ""}
 
 # "2026-11-22T10:00:00.123456+00:00" is always 32 characters.
 TIMESTAMP_LENGTH = 32
-
-
-def stream_marker(stream: str | None) -> bytes:
-    """The one-byte marker stored in front of a line for its stream."""
-    if stream is None:
-        return NO_STREAM
-    return _STREAM_MARKERS.get(stream, NO_STREAM)
 
 
 def format_timestamp(epoch_ns: int) -> str:

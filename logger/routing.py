@@ -29,7 +29,9 @@ _SOURCE_CACHE_LIMIT = 65_536
 # Cached for records that have no app, so they are not resolved again.
 _NO_APP = ("", "")
 _NO_LABELS = PodLabels()
-_MARKERS: dict[str | None, bytes] = {"stdout": STDOUT, "stderr": STDERR}
+# The stream marker byte in front of each stored line (see logger.lines).
+_MARKERS: dict[str | None, str] = {"stdout": STDOUT.decode(), "stderr": STDERR.decode()}
+_NO_MARKER = NO_STREAM.decode()
 _EVENT_TIME = struct.Struct(">II")
 # App names become URL path segments and line prefixes: no brackets, spaces or slashes.
 APP_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}")
@@ -89,13 +91,17 @@ class Router:
             if seconds != self._second:
                 self._second = seconds
                 self._second_text = (
-                    f"{dt.datetime.fromtimestamp(seconds, dt.UTC):%Y-%m-%dT%H:%M:%S}"
+                    f"{dt.datetime.fromtimestamp(seconds, dt.UTC):%Y-%m-%dT%H:%M:%S}."
                 )
-            line = f"{self._second_text}.{nanos // 1000:06d}+00:00 {label}{message}"
+            # str(1_000_000 + us)[1:] zero-pads faster than a format spec.
+            line = (
+                f"{_MARKERS.get(record.stream, _NO_MARKER)}{self._second_text}"
+                f"{str(1_000_000 + nanos // 1000)[1:]}+00:00 {label}{message}"
+            )
             try:
-                encoded = _MARKERS.get(record.stream, NO_STREAM) + line.encode()
+                encoded = line.encode()
             except UnicodeEncodeError:
-                encoded = _MARKERS.get(record.stream, NO_STREAM) + encode_text(line)
+                encoded = encode_text(line)
             lines = by_app.get(app)
             if lines is None:
                 lines = by_app[app] = []

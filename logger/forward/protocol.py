@@ -98,7 +98,7 @@ class FrameSplitter:
             raise MalformedStream(f"not a msgpack stream: {error}") from None
         end = self._unpacker.tell()
         start = self._frame_start - self._buffer_offset
-        frame = bytes(self._buffer[start : end - self._buffer_offset])
+        frame = bytes(memoryview(self._buffer)[start : end - self._buffer_offset])
         self._frame_start = end
         if len(frame) > self._max_frame_bytes:
             raise FrameTooLarge(f"frame of {len(frame)} bytes exceeds {self._max_frame_bytes}")
