@@ -98,7 +98,9 @@ class FrameSplitter:
             raise MalformedStream(f"not a msgpack stream: {error}") from None
         end = self._unpacker.tell()
         start = self._frame_start - self._buffer_offset
-        frame = bytes(memoryview(self._buffer)[start : end - self._buffer_offset])
+        # Released at once: a live export would block resizing the buffer.
+        with memoryview(self._buffer) as view:
+            frame = bytes(view[start : end - self._buffer_offset])
         self._frame_start = end
         if len(frame) > self._max_frame_bytes:
             raise FrameTooLarge(f"frame of {len(frame)} bytes exceeds {self._max_frame_bytes}")
