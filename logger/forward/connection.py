@@ -48,6 +48,8 @@ class ForwardConnection:
             self._fail(error.reason, stage, str(error))
         except TimeoutError:
             self._fail("idle_timeout" if stage == "receiving" else "handshake_timeout", stage, "")
+            # Acks a client never read would make close() wait for them forever.
+            self._writer.transport.abort()
         except (ConnectionError, asyncio.IncompleteReadError):
             pass  # the client went away; nothing to report
         finally:
@@ -91,8 +93,9 @@ class ForwardConnection:
                 if ack is not None:
                     self._writer.write(ack)
                     self._telemetry.acks.inc()
-            await self._writer.drain()
             async with asyncio.timeout(settings.idle_timeout):
+                # A client that stops reading its acks must not hold the connection forever.
+                await self._writer.drain()
                 data = await self._reader.read(settings.read_bytes)
             if not data:
                 return

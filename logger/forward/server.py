@@ -45,11 +45,14 @@ class ForwardServer:
 
     async def start(self) -> None:
         settings = self._settings
+        ssl_context = settings.ssl_context()
         self._server = await asyncio.start_server(
             self._accept,
             settings.host,
             settings.port,
-            ssl=settings.ssl_context(),
+            ssl=ssl_context,
+            # A client that never starts TLS is dropped as one that never sends its PING.
+            ssl_handshake_timeout=settings.handshake_timeout if ssl_context else None,
             limit=settings.read_bytes,
         )
         loop = asyncio.get_running_loop()
