@@ -12,6 +12,9 @@ from prometheus_client import CollectorRegistry
 from logger import api
 from logger.components import COMPONENTS, READY, LoggerComponents
 from logger.config import LoggerSettings
+from logger.drains import DrainRegistry
+from logger.drains.api import DRAINS
+from logger.drains.api import routes as drain_routes
 from logger.forward.server import ForwardServer
 from logger.ingest import Ingestor
 from logger.routing import Router
@@ -41,6 +44,9 @@ def create_app(settings: LoggerSettings, *, forward: bool = True) -> web.Applica
     app[COMPONENTS] = build_components(settings)
     app[READY] = asyncio.Event()
     app.add_routes(api.routes)
+    app.add_routes(drain_routes)
+    # Drains start before the forward input so no stored line misses them.
+    app.cleanup_ctx.append(_drains)
     if forward:
         app.cleanup_ctx.append(_forward_listener)
     else:
@@ -62,6 +68,17 @@ async def _forward_listener(app: web.Application) -> AsyncIterator[None]:
     yield
     app[READY].clear()
     await server.close()
+
+
+async def _drains(app: web.Application) -> AsyncIterator[None]:
+    components = app[COMPONENTS]
+    registry = DrainRegistry(components.settings.drains, components.telemetry.registry)
+    await registry.start()
+    app[DRAINS] = registry
+    components.ingestor.add_subscriber(registry)
+    yield
+    components.ingestor.remove_subscriber(registry)
+    await registry.close()
 
 
 async def _store(app: web.Application) -> AsyncIterator[None]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from logger.drains.settings import DrainSettings
 from logger.env import env_bytes, env_float, env_int, env_str
 from logger.forward.settings import ForwardSettings
 from logger.store.memory import StoreSettings
@@ -49,6 +50,7 @@ class LoggerSettings:
     forward: ForwardSettings = field(default_factory=ForwardSettings)
     store: StoreSettings = field(default_factory=StoreSettings)
     api: ApiSettings = field(default_factory=ApiSettings)
+    drains: DrainSettings = field(default_factory=DrainSettings)
     # Longer messages are split into several lines, never dropped.
     max_line_bytes: int = 16 << 10
 
@@ -58,5 +60,6 @@ class LoggerSettings:
             forward=ForwardSettings.from_env(environ),
             store=store_settings_from_env(environ),
             api=ApiSettings.from_env(environ),
+            drains=DrainSettings.from_env(environ),
             max_line_bytes=env_bytes(environ, "WF_LOGGER_MAX_LINE_BYTES", cls.max_line_bytes, 64),
         )

@@ -36,6 +36,9 @@ class Ingestor:
     def add_subscriber(self, subscriber: LineSubscriber) -> None:
         self._subscribers.append(subscriber)
 
+    def remove_subscriber(self, subscriber: LineSubscriber) -> None:
+        self._subscribers.remove(subscriber)
+
     async def ingest(self, frame: EventFrame, input_name: str, wire_bytes: int) -> int:
         """Route and store one frame; returns the number of lines stored."""
         telemetry = self._telemetry

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from controller.cli.drains import drains
 from controller.cli.emit import emit
 from controller.cli.logs import logs
 from controller.cli.serve import serve
@@ -18,6 +19,7 @@ def cli() -> None:
 cli.add_command(serve)
 cli.add_command(logs)
 cli.add_command(emit)
+cli.add_command(drains)
 
 
 if __name__ == "__main__":
