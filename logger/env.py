@@ -101,6 +101,14 @@ def env_path(environ: Mapping[str, str], name: str, default: Path | None) -> Pat
     return Path(raw.strip()).expanduser()
 
 
+def state_dir(environ: Mapping[str, str]) -> Path:
+    """Where the embedded services keep their files: `$XDG_STATE_HOME/workflow`,
+    else `~/.local/state/workflow` (never the directory `wf serve` runs in)."""
+    base = environ.get("XDG_STATE_HOME", "").strip()
+    root = Path(base) if base else Path(environ.get("HOME", "~")).expanduser() / ".local/state"
+    return root / "workflow"
+
+
 def _in_range(name: str, value: Number, minimum: Number, maximum: Number | None) -> Number:
     if value < minimum or (maximum is not None and value > maximum):
         upper = "" if maximum is None else f" and at most {maximum}"

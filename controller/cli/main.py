@@ -4,22 +4,24 @@ from __future__ import annotations
 
 import click
 
-from controller.cli.drains import drains
+from controller.cli.app_drains import drains
+from controller.cli.apps import apps
 from controller.cli.emit import emit
+from controller.cli.login import login, logout, register, whoami
 from controller.cli.logs import logs
+from controller.cli.migrate import migrate
+from controller.cli.perms import perms
 from controller.cli.serve import serve
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="workflow-observability", prog_name="wf")
 def cli() -> None:
-    """Workflow Observability: read, follow and ship your apps' logs."""
+    """Workflow Observability: apps, their logs and drains, and the servers behind them."""
 
 
-cli.add_command(serve)
-cli.add_command(logs)
-cli.add_command(emit)
-cli.add_command(drains)
+for command in (serve, migrate, register, login, logout, whoami, apps, logs, drains, perms, emit):
+    cli.add_command(command)
 
 
 if __name__ == "__main__":

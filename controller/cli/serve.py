@@ -12,7 +12,11 @@ from typing import Any, TypeVar
 import click
 from aiohttp import web
 
+from controller.embedded import controller_settings
+from controller.errors import ControllerError
+from controller.settings import ControllerSettings
 from logger.app import create_app
+from logger.components import COMPONENTS
 from logger.config import LoggerSettings
 from logger.errors import SettingsError
 
@@ -46,6 +50,19 @@ SETTING_FLAGS: list[tuple[str, str, str]] = [
         "WF_LOGGER_FOLLOWER_QUEUE_LINES",
         "Lines queued per follower [10000].",
     ),
+    ("--controller-host", "WF_CONTROLLER_HOST", "Address the controller listens on [0.0.0.0]."),
+    ("--controller-port", "WF_CONTROLLER_PORT", "Port of the controller API [8000]."),
+    (
+        "--database-url",
+        "WF_DATABASE_URL",
+        "Controller database [SQLite in ~/.local/state/workflow].",
+    ),
+    ("--scheduler", "WF_SCHEDULER", "kubernetes or none [none]."),
+    (
+        "--drains-state-file",
+        "WF_DRAINS_STATE_FILE",
+        "Drains state file, or none [state dir].",
+    ),
 ]
 
 log = logging.getLogger("wf")
@@ -69,9 +86,16 @@ def _with_setting_flags(function: CommandFunction) -> CommandFunction:
 
 @click.command()
 @click.option("--log-level", default="info", show_default=True, help="Server log level.")
+@click.option(
+    "--controller/--no-controller",
+    "with_controller",
+    default=True,
+    help="Also run the controller API (default) or only the logger.",
+)
 @_with_setting_flags
-def serve(log_level: str, **flags: object) -> None:
-    """Run the logger (forward input and logs API) in this process.
+def serve(log_level: str, with_controller: bool, **flags: object) -> None:
+    """Run the logger (forward input, logs and drains API) and the controller
+    (the API behind `wf`) in this process.
 
     Shared keys and users are read from WF_FORWARD_SHARED_KEY and
     WF_FORWARD_USERS only, so that they never show in a process list.
@@ -79,23 +103,40 @@ def serve(log_level: str, **flags: object) -> None:
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    environ = settings_environment(flags, os.environ)
     try:
-        settings = LoggerSettings.from_env(settings_environment(flags, os.environ))
+        settings = LoggerSettings.from_env(environ)
+        controller = controller_settings(environ, settings) if with_controller else None
     except SettingsError as error:
         raise click.ClickException(str(error)) from None
     try:
-        asyncio.run(_serve(settings))
+        asyncio.run(_serve(settings, controller))
     except OSError as error:
         raise click.ClickException(f"cannot listen: {error}") from None
+    except ControllerError as error:
+        raise click.ClickException(f"the controller cannot start: {error}") from None
 
 
-async def _serve(settings: LoggerSettings) -> None:
-    runner = web.AppRunner(create_app(settings), access_log=None)
-    await runner.setup()
+async def _serve(settings: LoggerSettings, controller: ControllerSettings | None) -> None:
+    logger_app = create_app(settings)
+    runners = [web.AppRunner(logger_app, access_log=None)]
+    await runners[0].setup()
     try:
-        site = web.TCPSite(runner, settings.api.host, settings.api.port)
+        site = web.TCPSite(runners[0], settings.api.host, settings.api.port)
         await site.start()
         log.info("logs API on http://%s:%d", settings.api.host, settings.api.port)
+        if controller is not None:
+            # Imported here: client commands need none of the server's stack.
+            from controller.app import create_app as create_controller_app
+            from controller.platform_log import IngestorPlatformLog
+
+            # Platform lines go straight to this process's logger.
+            platform_log = IngestorPlatformLog(logger_app[COMPONENTS].ingestor)
+            app = create_controller_app(controller, platform_log=platform_log)
+            runners.append(web.AppRunner(app, access_log=None))
+            await runners[1].setup()
+            await web.TCPSite(runners[1], controller.host, controller.port).start()
+            log.info("controller API on http://%s:%d", controller.host, controller.port)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
@@ -103,4 +144,5 @@ async def _serve(settings: LoggerSettings) -> None:
         await stop.wait()
         log.info("shutting down")
     finally:
-        await runner.cleanup()
+        for runner in reversed(runners):
+            await runner.cleanup()

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from logger.env import env_bytes, env_float, env_int, env_path, env_str
+from logger.env import env_bytes, env_float, env_int, env_path, env_str, state_dir
 from logger.errors import SettingsError
 
 # RFC 5426 section 3.2: senders SHOULD keep datagrams within what the path
@@ -60,7 +60,7 @@ class DrainSettings:
         state_file = (
             None
             if state_raw.lower() in _OFF
-            else env_path(environ, "WF_DRAINS_STATE_FILE", default_state_file(environ))
+            else env_path(environ, "WF_DRAINS_STATE_FILE", state_dir(environ) / "drains.json")
         )
         ca_file = env_path(environ, "WF_DRAIN_CA_FILE", None)
         if ca_file is not None and not ca_file.is_file():
@@ -94,13 +94,6 @@ class DrainSettings:
                 environ, "WF_DRAIN_SYSLOG_FACILITY", cls.syslog_facility, maximum=23
             ),
         )
-
-
-def default_state_file(environ: Mapping[str, str]) -> Path:
-    """`$XDG_STATE_HOME/workflow/drains.json`, else `~/.local/state/workflow/drains.json`."""
-    base = environ.get("XDG_STATE_HOME", "").strip()
-    root = Path(base) if base else Path(environ.get("HOME", "~")).expanduser() / ".local/state"
-    return root / "workflow" / "drains.json"
 
 
 def _printable_ascii(text: str) -> bool:

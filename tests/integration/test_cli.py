@@ -6,66 +6,23 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from click.testing import CliRunner
 
 from controller.cli.logs import colourize
 from controller.cli.main import cli
+from tests.integration.wf_serve import WF, Server, wf_serve
 from tests.support.services import free_port
-
-WF = [sys.executable, "-m", "controller.cli.main"]
-
-
-class Server:
-    def __init__(self, process: subprocess.Popen[bytes], http_port: int, forward_port: int) -> None:
-        self.process = process
-        self.logger_url = f"http://127.0.0.1:{http_port}"
-        self.forward_url = f"tcp://127.0.0.1:{forward_port}"
 
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[Server]:
-    http_port, forward_port = free_port(), free_port()
-    log_file = (tmp_path / "serve.log").open("wb")
-    process = subprocess.Popen(
-        [
-            *WF,
-            "serve",
-            "--host",
-            "127.0.0.1",
-            "--http-port",
-            str(http_port),
-            "--forward-host",
-            "127.0.0.1",
-            "--forward-port",
-            str(forward_port),
-            "--lines-per-app",
-            "50",
-        ],
-        stdout=log_file,
-        stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + 15
-    while True:
-        try:
-            if httpx.get(f"http://127.0.0.1:{http_port}/readyz", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        assert process.poll() is None, (tmp_path / "serve.log").read_text()
-        assert time.monotonic() < deadline, "wf serve did not become ready"
-        time.sleep(0.1)
-    yield Server(process, http_port, forward_port)
-    if process.poll() is None:
-        process.kill()
-        process.wait(5)
-    log_file.close()
+    with wf_serve(tmp_path, "--lines-per-app", "50") as running:
+        yield running
 
 
 def run_wf(
@@ -98,7 +55,7 @@ def test_emit_then_logs_text_json_and_follow(server: Server) -> None:
     piped = run_wf("emit", "-a", "shop", "--forward-url", server.forward_url, stdin="a\nb\nc\n")
     assert piped.returncode == 0, piped.stderr
 
-    text = run_wf("logs", "shop", "--logger-url", server.logger_url)
+    text = run_wf("logs", "-a", "shop", "--logger-url", server.logger_url)
     assert text.returncode == 0, text.stderr
     lines = text.stdout.splitlines()
     assert [line.split(" ", 1)[1] for line in lines] == [
@@ -110,13 +67,33 @@ def test_emit_then_logs_text_json_and_follow(server: Server) -> None:
     assert "\x1b[" not in text.stdout  # no colour when stdout is not a terminal
 
     as_json = run_wf(
-        "logs", "shop", "-n", "2", "--proc", "cli", "--json", "--logger-url", server.logger_url
+        "logs",
+        "-a",
+        "shop",
+        "-n",
+        "2",
+        "--proc",
+        "cli",
+        "--json",
+        "--logger-url",
+        server.logger_url,
     )
     rows = [json.loads(line) for line in as_json.stdout.splitlines()]
     assert [(row["proc"], row["message"]) for row in rows] == [("cli", "b"), ("cli", "c")]
 
     follower = subprocess.Popen(
-        [*WF, "logs", "shop", "-n", "1", "-f", "--timeout", "3", "--logger-url", server.logger_url],
+        [
+            *WF,
+            "logs",
+            "-a",
+            "shop",
+            "-n1",
+            "-f",
+            "--timeout",
+            "3",
+            "--logger-url",
+            server.logger_url,
+        ],
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -142,7 +119,9 @@ def test_sigterm_stops_cleanly(server: Server) -> None:
 
 def test_unreachable_logger_is_a_clear_error() -> None:
     port = free_port()
-    result = CliRunner().invoke(cli, ["logs", "shop", "--logger-url", f"http://127.0.0.1:{port}"])
+    result = CliRunner().invoke(
+        cli, ["logs", "-a", "shop", "--logger-url", f"http://127.0.0.1:{port}"]
+    )
     assert result.exit_code == 1
     assert "cannot reach the logger" in result.output
     emitted = CliRunner().invoke(

@@ -1,0 +1,1 @@
+"""The controller's HTTP API under /v2/ (Drycc-style shapes)."""

@@ -1,0 +1,143 @@
+"""An app's log drains: stored here, pushed to the logger, which sends.
+
+    GET    /v2/apps/{id}/drains               -> 200 {"count", "results": [drain]}
+    POST   /v2/apps/{id}/drains  {"url": ...} -> 201 drain
+    DELETE /v2/apps/{id}/drains/{drain}       -> 204
+
+A drain's URL is shown redacted (credentials and query values as ***);
+the whole URL is only ever sent to the logger.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from controller.api.access import Access, load_app
+from controller.api.apps import signed_in
+from controller.api.errors import read_json_object, required_string
+from controller.db.models import App, Drain
+from controller.errors import BadRequest, LoggerUnavailable, NotFound
+from controller.keys import LOGGER, PLATFORM_LOG, SESSIONS, SETTINGS
+from controller.logger_client import LoggerClient
+from logger.drains.url import redact_url
+
+routes = web.RouteTableDef()
+log = logging.getLogger("controller.drains")
+# Fields of the logger's view of a drain worth showing next to ours.
+_STATUS_FIELDS = ("state", "last_error", "last_error_at", "delivered_lines", "dropped_lines")
+
+
+def drain_json(drain: Drain, status: dict[str, Any] | None = None) -> dict[str, Any]:
+    shown: dict[str, Any] = {
+        "id": drain.id,
+        "app": drain.app_id,
+        "url": redact_url(drain.url),
+        "created": drain.created_at.isoformat(),
+    }
+    for field in _STATUS_FIELDS:
+        shown[field] = status.get(field) if status else None
+    return shown
+
+
+@routes.get("/v2/apps/{id}/drains")
+async def list_drains(request: web.Request) -> web.Response:
+    user = signed_in(request)
+    async with request.app[SESSIONS]() as session:
+        app = await load_app(session, request.match_info["id"], user, Access.USE)
+        drains = list(
+            (
+                await session.execute(
+                    select(Drain).where(Drain.app_id == app.id).order_by(Drain.created_at)
+                )
+            ).scalars()
+        )
+    try:
+        statuses = {d["id"]: d for d in await request.app[LOGGER].list_drains(app.id)}
+    except LoggerUnavailable:
+        statuses = {}  # the list still answers; the state shows as null
+    results = [drain_json(drain, statuses.get(drain.logger_id or "")) for drain in drains]
+    return web.json_response({"count": len(results), "results": results})
+
+
+@routes.post("/v2/apps/{id}/drains")
+async def add_drain(request: web.Request) -> web.Response:
+    user = signed_in(request)
+    body = await read_json_object(request, request.app[SETTINGS].max_body_bytes)
+    url = required_string(body, "url", 2048)
+    sessions = request.app[SESSIONS]
+    async with sessions() as session:
+        app = await load_app(session, request.match_info["id"], user, Access.USE)
+    logger = request.app[LOGGER]
+    # The logger validates the URL (its 400 becomes ours) and gives its id.
+    pushed = await logger.add_drain(app.id, url)
+    drain = Drain(id=str(uuid.uuid4()), app_id=app.id, url=url, logger_id=pushed["id"])
+    try:
+        async with sessions.begin() as session:
+            session.add(drain)
+    except Exception:
+        await logger.remove_drain(app.id, pushed["id"])
+        raise
+    await request.app[PLATFORM_LOG].write(
+        app.id, f"{user.username} added a drain to {redact_url(url)}"
+    )
+    return web.json_response(drain_json(drain, pushed), status=201)
+
+
+@routes.delete("/v2/apps/{id}/drains/{drain}")
+async def remove_drain(request: web.Request) -> web.Response:
+    user = signed_in(request)
+    sessions = request.app[SESSIONS]
+    async with sessions() as session:
+        app = await load_app(session, request.match_info["id"], user, Access.USE)
+        drain = await session.get(Drain, request.match_info["drain"][:36])
+        if drain is None or drain.app_id != app.id:
+            raise NotFound(f"{app.id} has no drain {request.match_info['drain'][:40]!r}")
+    if drain.logger_id is not None:
+        await request.app[LOGGER].remove_drain(app.id, drain.logger_id)
+    async with sessions.begin() as session:
+        record = await session.get(Drain, drain.id)
+        if record is not None:
+            await session.delete(record)
+    await request.app[PLATFORM_LOG].write(
+        app.id, f"{user.username} removed the drain to {redact_url(drain.url)}"
+    )
+    return web.Response(status=204)
+
+
+async def reconcile_drains(
+    sessions: async_sessionmaker[AsyncSession], logger: LoggerClient
+) -> tuple[int, int]:
+    """Make the logger hold exactly the drains stored here, app by app:
+    push the missing ones, remove the ones nobody asked for. Returns
+    (pushed, removed)."""
+    pushed = removed = 0
+    async with sessions() as session:
+        app_ids = list((await session.execute(select(App.id).order_by(App.id))).scalars())
+    for app_id in app_ids:
+        async with sessions.begin() as session:
+            wanted = list(
+                (await session.execute(select(Drain).where(Drain.app_id == app_id))).scalars()
+            )
+            held = {str(d["id"]) for d in await logger.list_drains(app_id)}
+            # Strays first: one may be a wanted URL under an id we lost.
+            for stray in held - {drain.logger_id for drain in wanted}:
+                await logger.remove_drain(app_id, stray)
+                removed += 1
+            for drain in wanted:
+                if drain.logger_id in held:
+                    continue
+                try:
+                    drain.logger_id = (await logger.add_drain(app_id, drain.url))["id"]
+                except BadRequest as error:
+                    log.warning("the logger refused drain %s of %s: %s", drain.id, app_id, error)
+                    continue
+                pushed += 1
+    if pushed or removed:
+        log.info("drains reconciled with the logger: %d pushed, %d removed", pushed, removed)
+    return pushed, removed

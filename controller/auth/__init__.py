@@ -1,0 +1,1 @@
+"""Users, tokens and who may do what."""

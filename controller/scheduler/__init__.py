@@ -1,0 +1,1 @@
+"""Where apps run: a Kubernetes namespace each, or nowhere (`none`)."""
