@@ -50,19 +50,26 @@ class Ingestor:
         batch = self._router.route(frame.tag, frame.entries)
         telemetry.discarded("invalid_time", batch.invalid_time)
         telemetry.discarded("no_app", batch.no_app)
-        stored = 0
-        for app, lines in batch.lines.items():
-            stored += await self.store_lines(app, lines)
-        return stored
+        return await self.store_batch(batch.lines)
 
     async def store_lines(self, app: str, lines: list[bytes]) -> int:
         """Store already formatted lines and hand them to followers and sinks."""
-        first_seq = await self._store.append(app, lines)
-        self._hub.publish(app, first_seq, lines)
-        for subscriber in self._subscribers:
-            subscriber.deliver(app, lines)
-        self._stored.inc(len(lines))
-        return len(lines)
+        return await self.store_batch({app: lines})
+
+    async def store_batch(self, lines_by_app: dict[str, list[bytes]]) -> int:
+        """Store several apps' lines in one store call, then publish each app's."""
+        if not lines_by_app:
+            return 0
+        first_seqs = await self._store.append_batch(lines_by_app)
+        publish = self._hub.publish
+        stored = 0
+        for (app, lines), first_seq in zip(lines_by_app.items(), first_seqs, strict=True):
+            publish(app, first_seq, lines)
+            for subscriber in self._subscribers:
+                subscriber.deliver(app, lines)
+            stored += len(lines)
+        self._stored.inc(stored)
+        return stored
 
     async def write_platform_line(self, app: str, source: str, message: str) -> None:
         """A line from the platform itself, e.g. `shop[controller]: app created`."""

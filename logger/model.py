@@ -28,17 +28,34 @@ class KubernetesMeta(msgspec.Struct, frozen=True, gc=False):
     labels: PodLabels | None = None
 
 
+# `kubernetes` is kept as its encoded msgpack bytes: routing looks the bytes
+# up in a cache (every record of a pod carries the same ones) and decodes a
+# `KubernetesMeta` only the first time it sees them.
+NO_METADATA = msgspec.Raw(b"")
+
+
 class Record(msgspec.Struct, gc=False):
-    """A log record. `message` is already resolved by the decoder when the
-    record had neither `log` nor `message` as a string (compact JSON of it)."""
+    """A log record from the general path. `message` is already resolved when
+    the record had neither `log` nor `message` as a string (compact JSON of it)."""
 
     log: str | None = None
     message: str | None = None
     stream: str | None = None
-    kubernetes: KubernetesMeta | None = None
+    kubernetes: msgspec.Raw = NO_METADATA
 
 
+class LoggedRecord(msgspec.Struct, gc=False):
+    """The fast path's record: `log` is required, so a record without one
+    fails the typed decode and takes the general path, with no second check."""
+
+    log: str
+    message: str | None = None
+    stream: str | None = None
+    kubernetes: msgspec.Raw = NO_METADATA
+
+
+AnyRecord: TypeAlias = Record | LoggedRecord
 # An entry's time as it was on the wire: EventTime (msgpack Ext 0), an
 # integer or float of seconds, or the `[time, metadata]` pair.
 RawTime: TypeAlias = Any
-Entry: TypeAlias = tuple[RawTime, Record]
+Entry: TypeAlias = tuple[RawTime, AnyRecord]

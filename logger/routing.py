@@ -14,14 +14,15 @@ from __future__ import annotations
 import datetime as dt
 import re
 import struct
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from msgspec.msgpack import Ext
 
 from logger.errors import InvalidEntry
-from logger.forward.protocol import event_time_ns
+from logger.forward.protocol import decode_kubernetes, event_time_ns
 from logger.lines import NO_STREAM, STDERR, STDOUT, encode_text, source_label, split_message
-from logger.model import Entry, KubernetesMeta, PodLabels
+from logger.model import Entry, PodLabels
 
 TAG_PREFIX = "app."
 DEFAULT_TAG_PROCESS = "app"
@@ -53,12 +54,12 @@ class Router:
 
     def __init__(self, max_line_bytes: int) -> None:
         self._max_line_bytes = max_line_bytes
-        # Kubernetes metadata (a frozen, hashable struct) or a tag -> (app, label).
-        self._sources: dict[KubernetesMeta | str, tuple[str, str]] = {}
+        # Encoded Kubernetes metadata (bytes) or a tag (str) -> (app, label).
+        self._sources: dict[bytes | str, tuple[str, str]] = {}
         self._second = -1
         self._second_text = ""
 
-    def route(self, tag: str, entries: list[Entry]) -> RoutedBatch:
+    def route(self, tag: str, entries: Sequence[Entry]) -> RoutedBatch:
         batch = RoutedBatch()
         by_app = batch.lines
         sources = self._sources
@@ -77,7 +78,7 @@ class Router:
                     batch.invalid_time += 1
                     continue
             meta = record.kubernetes
-            key: KubernetesMeta | str = tag if meta is None else meta
+            key: bytes | str = bytes(meta) if meta else tag
             source = sources.get(key)
             if source is None:
                 source = self._resolve_source(key, tag)
@@ -86,8 +87,8 @@ class Router:
                 continue
             app, label = source
             message = record.log if record.log is not None else record.message or ""
-            if message.endswith("\n"):
-                message = message[:-2] if message.endswith("\r\n") else message[:-1]
+            if message[-1:] == "\n":
+                message = message[:-2] if message[-2:-1] == "\r" else message[:-1]
             if seconds != self._second:
                 self._second = seconds
                 self._second_text = (
@@ -122,18 +123,19 @@ class Router:
             head + piece for piece in split_message(encoded[head_length:], self._max_line_bytes)
         ]
 
-    def _resolve_source(self, key: KubernetesMeta | str, tag: str) -> tuple[str, str]:
+    def _resolve_source(self, key: bytes | str, tag: str) -> tuple[str, str]:
         source = _NO_APP
-        if isinstance(key, KubernetesMeta):
-            labels = key.labels or _NO_LABELS
-            app = labels.app or key.namespace_name
+        meta = decode_kubernetes(key) if isinstance(key, bytes) else None
+        if meta is not None:
+            labels = meta.labels or _NO_LABELS
+            app = labels.app or meta.namespace_name
             if app and APP_NAME.fullmatch(app):
-                process = labels.type or key.container_name or DEFAULT_TAG_PROCESS
-                instance = key.pod_name.rsplit("-", 1)[-1] if key.pod_name else ""
+                process = labels.type or meta.container_name or DEFAULT_TAG_PROCESS
+                instance = meta.pod_name.rsplit("-", 1)[-1] if meta.pod_name else ""
                 source = (app, source_label(app, process, instance))
         if source is _NO_APP:
             source = _source_from_tag(tag)
-            if isinstance(key, KubernetesMeta) and source is not _NO_APP:
+            if isinstance(key, bytes) and source is not _NO_APP:
                 return source  # depends on the tag too: not cached under the metadata
         if len(self._sources) >= _SOURCE_CACHE_LIMIT:
             self._sources.clear()  # pods come and go; start over rather than grow

@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import struct
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,15 +30,26 @@ import msgpack
 import msgspec
 
 from logger.errors import FrameTooLarge, InvalidEntry, MalformedFrame, MalformedStream
-from logger.model import Entry, KubernetesMeta, PodLabels, RawTime, Record
+from logger.model import (
+    NO_METADATA,
+    AnyRecord,
+    Entry,
+    KubernetesMeta,
+    LoggedRecord,
+    PodLabels,
+    RawTime,
+    Record,
+)
 
 HEARTBEAT = b"\xc0"  # msgpack nil: a TCP heartbeat, ignored
 
 _RAW_ITEMS = msgspec.msgpack.Decoder(list[msgspec.Raw])
 _TAG = msgspec.msgpack.Decoder(str)
 _OPTIONS = msgspec.msgpack.Decoder(dict[str, msgspec.Raw])
-_ENTRIES = msgspec.msgpack.Decoder(list[tuple[Any, Record]])
-_RECORD = msgspec.msgpack.Decoder(Record)
+_ENTRIES = msgspec.msgpack.Decoder(list[tuple[Any, LoggedRecord]])
+_RECORD = msgspec.msgpack.Decoder(LoggedRecord)
+_KUBERNETES = msgspec.msgpack.Decoder(KubernetesMeta)
+_encode = msgspec.msgpack.Encoder().encode
 _FAST_PATH_ERRORS = (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError)
 # ValueError: bad msgpack or ext data (a Timestamp of the wrong length);
 # TypeError: a map key that is itself an array or map cannot be hashed.
@@ -51,7 +63,7 @@ class EventFrame:
     """One decoded frame: its events, and the ack it asks for if any."""
 
     tag: str
-    entries: list[Entry]
+    entries: Sequence[Entry]
     mode: str
     # The `chunk` option's value as its exact msgpack bytes, echoed in the ack.
     chunk: bytes | None = None
@@ -212,12 +224,9 @@ def gunzip_bounded(payload: bytes, limit: int) -> bytes:
 def _forward_frame(tag: str, entries_bytes: bytes, options: dict[str, msgspec.Raw]) -> EventFrame:
     chunk = _chunk(options)
     try:
-        entries = _ENTRIES.decode(entries_bytes)
+        return EventFrame(tag, _ENTRIES.decode(entries_bytes), "forward", chunk)
     except _FAST_PATH_ERRORS:
         pass
-    else:
-        if _all_have_message(entries):
-            return EventFrame(tag, entries, "forward", chunk)
     objects = _unpack_general(entries_bytes)
     if not isinstance(objects, list):
         raise MalformedFrame("Forward-mode entries must be an array")
@@ -232,12 +241,9 @@ def _packed_frame(
     count = _count_objects(payload)
     try:
         # An array header in front turns the entry stream into one array.
-        entries = _ENTRIES.decode(_ARRAY32.pack(0xDD, count) + payload)
+        return EventFrame(tag, _ENTRIES.decode(_ARRAY32.pack(0xDD, count) + payload), mode, chunk)
     except _FAST_PATH_ERRORS:
         pass
-    else:
-        if _all_have_message(entries):
-            return EventFrame(tag, entries, mode, chunk)
     unpacker = _general_unpacker(len(payload))
     unpacker.feed(payload)
     try:
@@ -253,11 +259,10 @@ def _message_frame(
 ) -> EventFrame:
     chunk = _chunk(options)
     time = _unpack_general(time_bytes)
+    record: AnyRecord
     try:
         record = _RECORD.decode(record_bytes)
     except _FAST_PATH_ERRORS:
-        record = None
-    if record is None or (record.log is None and record.message is None):
         try:
             record = record_from_object(_unpack_general(record_bytes))
         except InvalidEntry:
@@ -276,11 +281,12 @@ def record_from_object(obj: object) -> Record:
     message = _as_text(obj.get("message"))
     if log is None and message is None:
         message = _compact_json(obj)
+    meta = kubernetes_from_object(obj.get("kubernetes"))
     return Record(
         log=log,
         message=message,
         stream=_as_text(obj.get("stream")),
-        kubernetes=_kubernetes_from_object(obj.get("kubernetes")),
+        kubernetes=NO_METADATA if meta is None else msgspec.Raw(_encode(meta)),
     )
 
 
@@ -298,17 +304,31 @@ def _entries_from_objects(objects: list[Any]) -> tuple[list[Entry], int]:
     return valid, invalid
 
 
-def _kubernetes_from_object(obj: object) -> KubernetesMeta | None:
+def decode_kubernetes(encoded: bytes) -> KubernetesMeta | None:
+    """The metadata routing reads from a record's encoded `kubernetes` map."""
+    try:
+        return _KUBERNETES.decode(encoded)
+    except _FAST_PATH_ERRORS:
+        pass
+    try:
+        return kubernetes_from_object(_unpack_general(encoded))
+    except MalformedFrame:
+        return None
+
+
+def kubernetes_from_object(obj: object) -> KubernetesMeta | None:
     if not isinstance(obj, dict):
         return None
     labels = obj.get("labels")
     pod_labels = None
     if isinstance(labels, dict):
-        pod_labels = PodLabels(app=_as_text(labels.get("app")), type=_as_text(labels.get("type")))
+        pod_labels = PodLabels(
+            app=_as_clean_text(labels.get("app")), type=_as_clean_text(labels.get("type"))
+        )
     return KubernetesMeta(
-        pod_name=_as_text(obj.get("pod_name")),
-        namespace_name=_as_text(obj.get("namespace_name")),
-        container_name=_as_text(obj.get("container_name")),
+        pod_name=_as_clean_text(obj.get("pod_name")),
+        namespace_name=_as_clean_text(obj.get("namespace_name")),
+        container_name=_as_clean_text(obj.get("container_name")),
         labels=pod_labels,
     )
 
@@ -321,6 +341,18 @@ def _as_text(value: object) -> str | None:
     if isinstance(value, bool | int | float):
         return json.dumps(value)
     return _compact_json(value)
+
+
+def _as_clean_text(value: object) -> str | None:
+    """Text that encodes as UTF-8: undecodable input bytes become U+FFFD."""
+    text = _as_text(value)
+    if text is None:
+        return None
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return text
 
 
 def _compact_json(value: object) -> str:
@@ -370,10 +402,6 @@ def _count_objects(payload: bytes) -> int:
         return count
     except (ValueError, msgpack.StackError) as error:
         raise MalformedFrame(f"packed entries are not msgpack: {error}") from None
-
-
-def _all_have_message(entries: list[Entry]) -> bool:
-    return all(record.log is not None or record.message is not None for _, record in entries)
 
 
 # --- small element decoders ----------------------------------------------------

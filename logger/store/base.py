@@ -7,6 +7,7 @@ without changing them. Every method is async for that reason.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -63,6 +64,11 @@ class StoreStats:
 class LogStore(Protocol):
     async def append(self, app: str, lines: list[bytes]) -> int:
         """Store lines for one app; returns the sequence number of the first."""
+        ...
+
+    async def append_batch(self, lines_by_app: Mapping[str, list[bytes]]) -> list[int]:
+        """Store one frame's lines for several apps at once (one call per
+        frame, not per app); returns each app's first sequence number, in order."""
         ...
 
     async def read(self, app: str, query: ReadQuery) -> ReadResult: ...

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 
 from logger.store.base import ReadQuery, ReadResult, StoreStats
-from logger.store.ring import AppRing
+from logger.store.ring import LINE_OVERHEAD_BYTES, AppRing
 
 
 @dataclass(frozen=True)
@@ -43,20 +43,30 @@ class MemoryStore:
         self._evicted_lines = 0
 
     async def append(self, app: str, lines: list[bytes]) -> int:
-        ring = self._rings.get(app)
-        if ring is None:
-            ring = self._rings[app] = AppRing(self._settings.lines_per_app, initial_seq())
-        else:
-            self._rings.move_to_end(app)
-        before = ring.accounted_bytes
-        payload_before = ring.payload_bytes
-        first_seq, displaced, _ = ring.append(lines)
-        self._accounted_bytes += ring.accounted_bytes - before
-        self._payload_bytes += ring.payload_bytes - payload_before
-        self._displaced_lines += displaced
+        return (await self.append_batch({app: lines}))[0]
+
+    async def append_batch(self, lines_by_app: Mapping[str, list[bytes]]) -> list[int]:
+        rings = self._rings
+        first_seqs = []
+        for app, lines in lines_by_app.items():
+            ring = rings.get(app)
+            if ring is None:
+                ring = rings[app] = AppRing(self._settings.lines_per_app, initial_seq())
+            else:
+                rings.move_to_end(app)
+            payload_before = ring.payload_bytes
+            length_before = len(ring)
+            first_seq, displaced, _ = ring.append(lines)
+            payload_delta = ring.payload_bytes - payload_before
+            self._payload_bytes += payload_delta
+            self._accounted_bytes += payload_delta + LINE_OVERHEAD_BYTES * (
+                len(ring) - length_before
+            )
+            self._displaced_lines += displaced
+            first_seqs.append(first_seq)
         if self._accounted_bytes > self._settings.max_bytes:
-            self._evict(keep=app)
-        return first_seq
+            self._evict(keep=lines_by_app.keys())
+        return first_seqs
 
     async def read(self, app: str, query: ReadQuery) -> ReadResult:
         ring = self._rings.get(app)
@@ -89,10 +99,11 @@ class MemoryStore:
     async def close(self) -> None:
         self._rings.clear()
 
-    def _evict(self, keep: str) -> None:
+    def _evict(self, keep: Collection[str]) -> None:
+        """Evict the least recently written apps, never those in `keep` (just written)."""
         while self._accounted_bytes > self._settings.max_bytes and len(self._rings) > 1:
             app, ring = next(iter(self._rings.items()))
-            if app == keep:
+            if app in keep:
                 break
             del self._rings[app]
             self._evicted_apps += 1

@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 
 from logger.errors import InvalidEntry, LoggerError
 from logger.forward.protocol import EventFrame, FrameSplitter, decode_frame, event_time_ns
-from logger.model import Record
+from logger.model import AnyRecord, LoggedRecord, Record
+from tests.support.records import view
 from tests.support.services import FIXTURES
 
 MAX_FRAME = 64 * 1024
@@ -70,7 +71,7 @@ def check_event(event: EventFrame) -> None:
     else:
         assert ack == b"\x81\xa3ack" + event.chunk
     for raw_time, record in event.entries:
-        assert isinstance(record, Record)
+        assert isinstance(record, Record | LoggedRecord)
         # The decoder always resolves a text for the line.
         assert record.log is not None or record.message is not None
         with contextlib.suppress(InvalidEntry):
@@ -324,7 +325,8 @@ def frames(draw: st.DrawFn) -> tuple[bytes, str, str, list[tuple[int, dict[Any, 
     return frame, tag, mode, expected, chunk
 
 
-def check_record(decoded: Record, record: dict[Any, Any]) -> None:
+def check_record(record_decoded: AnyRecord, record: dict[Any, Any]) -> None:
+    decoded = view(record_decoded)
     for field in ("log", "message", "stream"):
         value = record.get(field)
         if isinstance(value, str):

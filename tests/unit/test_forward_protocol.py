@@ -26,6 +26,7 @@ from logger.forward.protocol import (
     record_from_object,
 )
 from logger.model import KubernetesMeta, PodLabels, Record
+from tests.support.records import RecordView, view
 from tests.support.services import FIXTURES
 
 if TYPE_CHECKING:
@@ -145,7 +146,7 @@ def test_capture_decodes_to_five_records(path: Path, feed: Callable[[bytes], lis
         assert event.tag == expected.tag
         assert event.invalid_entries == 0
     for raw_time, record in entries:
-        assert record == Record(
+        assert view(record) == RecordView(
             log=CAPTURED_LOG, message=None, stream="stdout", kubernetes=CAPTURED_KUBERNETES
         )
         assert time_form(raw_time) == expected.time_form
@@ -208,7 +209,7 @@ APP_RECORD: dict[str, Any] = {
         "labels": {"app": "shop", "type": "web", "version": "v1"},
     },
 }
-APP_DECODED = Record(
+APP_DECODED = RecordView(
     log="GET / 200",
     stream="stderr",
     kubernetes=KubernetesMeta(
@@ -219,7 +220,7 @@ APP_DECODED = Record(
     ),
 )
 PLAIN_RECORD: dict[str, Any] = {"log": "second line"}
-PLAIN_DECODED = Record(log="second line")
+PLAIN_DECODED = RecordView(log="second line")
 
 
 def pack(obj: object) -> bytes:
@@ -244,8 +245,8 @@ def array_frame(*elements: bytes) -> bytes:
     return bytes([0x90 | len(elements)]) + b"".join(elements)
 
 
-def entries_of(event: EventFrame) -> list[tuple[int, Record]]:
-    return [(event_time_ns(raw), record) for raw, record in event.entries]
+def entries_of(event: EventFrame) -> list[tuple[int, RecordView]]:
+    return [(event_time_ns(raw), view(record)) for raw, record in event.entries]
 
 
 def test_forward_mode() -> None:
@@ -304,7 +305,7 @@ def test_message_mode_with_options() -> None:
 def test_packed_forward_payload_as_bin_or_str(kind: int, name: str) -> None:
     if kind == 0xA0:
         payload = packed_entries([SECONDS, {"log": "a"}], [SECONDS, {"log": "b"}])
-        expected = [Record(log="a"), Record(log="b")]
+        expected = [RecordView(log="a"), RecordView(log="b")]
     else:
         payload = packed_entries([EVENT_TIME, APP_RECORD], [SECONDS, PLAIN_RECORD])
         expected = [APP_DECODED, PLAIN_DECODED]
@@ -312,7 +313,7 @@ def test_packed_forward_payload_as_bin_or_str(kind: int, name: str) -> None:
     event = decode(frame)
     assert event.mode == "packed_forward", name
     assert event.tag == "tag.x"
-    assert [record for _, record in event.entries] == expected
+    assert [view(record) for _, record in event.entries] == expected
     assert event.invalid_entries == 0
 
 
@@ -365,14 +366,14 @@ def test_compressed_payload_as_str() -> None:
     )
     event = decode(frame)
     assert event.mode == "compressed_packed_forward"
-    assert [record for _, record in event.entries] == [PLAIN_DECODED]
+    assert [view(record) for _, record in event.entries] == [PLAIN_DECODED]
 
 
 def test_compressed_text_means_uncompressed() -> None:
     payload = packed_entries([SECONDS, PLAIN_RECORD])
     event = decode(pack(["t", payload, {"compressed": "text", "size": 1}]))
     assert event.mode == "packed_forward"
-    assert [record for _, record in event.entries] == [PLAIN_DECODED]
+    assert [view(record) for _, record in event.entries] == [PLAIN_DECODED]
 
 
 def test_unknown_compression_is_malformed() -> None:
@@ -506,7 +507,7 @@ def test_chunk_is_echoed_exactly(chunk: bytes, mode: str) -> None:
     assert msgpack.unpackb(ack) == {"ack": value}
     if chunk[0] not in (0xD9, 0xC6):  # minimal encodings round-trip through packb
         assert ack == pack({"ack": value})
-    assert [record for _, record in event.entries] == [PLAIN_DECODED]
+    assert [view(record) for _, record in event.entries] == [PLAIN_DECODED]
 
 
 def test_size_option_is_accepted_and_does_not_limit_entries() -> None:
@@ -528,7 +529,7 @@ def test_unknown_options_are_ignored() -> None:
     event = decode(pack(["t", payload, options]))
     assert event.mode == "packed_forward"
     assert event.chunk is None
-    assert [record for _, record in event.entries] == [PLAIN_DECODED]
+    assert [view(record) for _, record in event.entries] == [PLAIN_DECODED]
     forward = decode(pack(["t", [[SECONDS, PLAIN_RECORD]], options]))
     assert (forward.mode, forward.chunk, len(forward.entries)) == ("forward", None, 1)
 
@@ -608,7 +609,7 @@ def test_non_string_fields_are_rendered_as_text() -> None:
         },
     }
     ((_, decoded),) = decode(pack(["t", [[SECONDS, record]]])).entries
-    assert decoded == Record(
+    assert view(decoded) == RecordView(
         log="café bytes",
         message="42",
         stream='["x"]',
@@ -620,11 +621,11 @@ def test_non_string_fields_are_rendered_as_text() -> None:
 
 def test_kubernetes_that_is_not_a_map_is_dropped() -> None:
     ((_, decoded),) = decode(pack(["t", [[SECONDS, {"log": "x", "kubernetes": "k"}]]])).entries
-    assert decoded == Record(log="x", kubernetes=None)
+    assert view(decoded) == RecordView(log="x", kubernetes=None)
     ((_, labels),) = decode(
         pack(["t", [[SECONDS, {"log": "x", "kubernetes": {"labels": [1], "pod_name": "p"}}]]])
     ).entries
-    assert labels.kubernetes == KubernetesMeta(pod_name="p", labels=None)
+    assert view(labels).kubernetes == KubernetesMeta(pod_name="p", labels=None)
 
 
 @pytest.mark.parametrize("mode", ["forward", "packed_forward", "message"])

@@ -22,11 +22,15 @@ def pod_record(message: str, **meta: object) -> Record:
     return Record(
         log=message,
         stream="stdout",
-        kubernetes=KubernetesMeta(
-            pod_name=meta.get("pod", "shop-web-7d9f8b6c5-x2x9z"),  # type: ignore[arg-type]
-            namespace_name=meta.get("namespace"),  # type: ignore[arg-type]
-            container_name=meta.get("container"),  # type: ignore[arg-type]
-            labels=labels,
+        kubernetes=msgspec.Raw(
+            msgspec.msgpack.encode(
+                KubernetesMeta(
+                    pod_name=meta.get("pod", "shop-web-7d9f8b6c5-x2x9z"),  # type: ignore[arg-type]
+                    namespace_name=meta.get("namespace"),  # type: ignore[arg-type]
+                    container_name=meta.get("container"),  # type: ignore[arg-type]
+                    labels=labels,
+                )
+            )
         ),
     )
 
