@@ -154,18 +154,25 @@ async def _follow(
             if not await follower.wait(min(remaining, _LIVENESS_INTERVAL)):
                 continue
             notice, batches = follower.take()
-            fresh: list[tuple[int | None, bytes]] = []
+            chunks: list[bytes] = []
             if notice is not None:
-                fresh.append((None, notice))
+                chunks.append(_render([(None, notice)], log_request.json))
             for batch in batches:
-                seq = batch.first_seq
-                for line in batch.lines:
-                    if seq > cursor and query.matches(line):
-                        fresh.append((seq, line))
-                    seq += 1
-                cursor = max(cursor, seq - 1)
-            if fresh:
-                await response.write(_render(fresh, log_request.json))
+                if batch.last_seq <= cursor:
+                    continue  # already sent with the history
+                if batch.first_seq > cursor and not query.filtered and not log_request.json:
+                    chunks.append(batch.text())  # the common case: shared, rendered once
+                else:
+                    fresh = [
+                        (seq, line)
+                        for seq, line in enumerate(batch.lines, batch.first_seq)
+                        if seq > cursor and query.matches(line)
+                    ]
+                    if fresh:
+                        chunks.append(_render(fresh, log_request.json))
+                cursor = batch.last_seq
+            if chunks:
+                await response.write(b"".join(chunks))
         await response.write_eof()
     except ConnectionError:
         pass  # the client left

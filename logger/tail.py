@@ -13,17 +13,31 @@ import asyncio
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from logger.lines import format_timestamp, platform_line
 
 DROP_SOURCE = "logger"
 
 
-@dataclass(frozen=True, slots=True)
 class Batch:
-    first_seq: int
-    lines: list[bytes]
+    """One stored batch of an app's lines, shared by all its followers."""
+
+    __slots__ = ("_text", "first_seq", "lines")
+
+    def __init__(self, first_seq: int, lines: list[bytes]) -> None:
+        self.first_seq = first_seq
+        self.lines = lines
+        self._text: bytes | None = None
+
+    @property
+    def last_seq(self) -> int:
+        return self.first_seq + len(self.lines) - 1
+
+    def text(self) -> bytes:
+        """The batch as `wf logs` prints it, rendered once for every follower."""
+        if self._text is None:
+            self._text = b"".join([stored[1:] + b"\n" for stored in self.lines])
+        return self._text
 
 
 class Follower:
@@ -58,7 +72,8 @@ class Follower:
         if not self._batches and not self._dropped:
             self._wakeup.clear()
             try:
-                await asyncio.wait_for(self._wakeup.wait(), timeout)
+                async with asyncio.timeout(timeout):  # no task per wait, unlike wait_for
+                    await self._wakeup.wait()
             except TimeoutError:
                 return False
         return True
