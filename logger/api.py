@@ -22,6 +22,7 @@ from logger.components import COMPONENTS, READY, LoggerComponents
 from logger.lines import ParsedLine, normalize_timestamp
 from logger.routing import APP_NAME
 from logger.store.base import ReadQuery
+from logger.tail import Batch
 
 routes = web.RouteTableDef()
 
@@ -160,8 +161,10 @@ async def _follow(
             for batch in batches:
                 if batch.last_seq <= cursor:
                     continue  # already sent with the history
-                if batch.first_seq > cursor and not query.filtered and not log_request.json:
-                    chunks.append(batch.text())  # the common case: shared, rendered once
+                if batch.first_seq > cursor and not query.filtered:
+                    # The common case: the whole batch, rendered once for all followers.
+                    form = "json" if log_request.json else "text"
+                    chunks.append(batch.rendered(form, _RENDERERS[form]))
                 else:
                     fresh = [
                         (seq, line)
@@ -179,6 +182,17 @@ async def _follow(
     finally:
         hub.unsubscribe(follower)
     return response
+
+
+def _render_batch_text(batch: Batch) -> bytes:
+    return _render(enumerate(batch.lines, batch.first_seq), as_json=False)
+
+
+def _render_batch_json(batch: Batch) -> bytes:
+    return _render(enumerate(batch.lines, batch.first_seq), as_json=True)
+
+
+_RENDERERS = {"text": _render_batch_text, "json": _render_batch_json}
 
 
 def _render(lines: Iterable[tuple[int | None, bytes]], as_json: bool) -> bytes:

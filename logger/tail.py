@@ -22,22 +22,24 @@ DROP_SOURCE = "logger"
 class Batch:
     """One stored batch of an app's lines, shared by all its followers."""
 
-    __slots__ = ("_text", "first_seq", "lines")
+    __slots__ = ("_rendered", "first_seq", "lines")
 
     def __init__(self, first_seq: int, lines: list[bytes]) -> None:
         self.first_seq = first_seq
         self.lines = lines
-        self._text: bytes | None = None
+        self._rendered: dict[str, bytes] = {}
 
     @property
     def last_seq(self) -> int:
         return self.first_seq + len(self.lines) - 1
 
-    def text(self) -> bytes:
-        """The batch as `wf logs` prints it, rendered once for every follower."""
-        if self._text is None:
-            self._text = b"".join([stored[1:] + b"\n" for stored in self.lines])
-        return self._text
+    def rendered(self, form: str, render: Callable[[Batch], bytes]) -> bytes:
+        """The whole batch in one output form, rendered once for every
+        follower that wants it that way."""
+        text = self._rendered.get(form)
+        if text is None:
+            text = self._rendered[form] = render(self)
+        return text
 
 
 class Follower:
