@@ -3,13 +3,8 @@ buffer, accepting but never reading; ingest must not notice."""
 
 from __future__ import annotations
 
-import contextlib
 import time
-from collections.abc import AsyncIterator
-from dataclasses import replace
 from pathlib import Path
-
-from prometheus_client import CollectorRegistry
 
 from logger.drains.base import Drain
 from logger.drains.registry import DrainRegistry
@@ -18,6 +13,7 @@ from logger.drains.state import DrainState
 from logger.lines import format_timestamp
 from tests.integration.drain_sinks import HttpsSink, StalledServer, stored_line
 from tests.integration.rsyslog import Rsyslog, poll_until
+from tests.support.drains import quick_settings, running
 
 T0 = 1_795_000_000_123_456_000
 
@@ -31,32 +27,8 @@ class Clock:
 
 
 def settings_for(tmp_path: Path, ca_file: Path | None, **changes: object) -> DrainSettings:
-    base = DrainSettings(
-        state_file=tmp_path / "drains.json",
-        buffer_lines=1000,
-        batch_lines=10,
-        batch_interval=0.01,
-        retry_base=0.02,
-        retry_max=0.1,
-        connect_timeout=2.0,
-        send_timeout=2.0,
-        flush_timeout=2.0,
-        ca_file=ca_file,
-    )
-    return replace(base, **changes)  # type: ignore[arg-type]
-
-
-@contextlib.asynccontextmanager
-async def running(
-    settings: DrainSettings, clock: Clock | None = None
-) -> AsyncIterator[tuple[DrainRegistry, CollectorRegistry]]:
-    metrics = CollectorRegistry()
-    registry = DrainRegistry(settings, metrics, clock=clock or time.time_ns)
-    await registry.start()
-    try:
-        yield registry, metrics
-    finally:
-        await registry.close()
+    base = dict(buffer_lines=1000, batch_lines=10, batch_interval=0.01, retry_max=0.1)
+    return quick_settings(tmp_path, ca_file, **{**base, **changes})
 
 
 async def add(registry: DrainRegistry, url: str) -> Drain:

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import base64
-import contextlib
 import json
 import logging
 import re
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client import generate_latest
 
 from logger.drains.base import Drain
 from logger.drains.registry import DrainRegistry
@@ -21,6 +19,7 @@ from logger.drains.state import DrainState
 from logger.lines import format_timestamp
 from tests.integration.drain_sinks import HttpsSink, stored_line
 from tests.integration.rsyslog import poll_until
+from tests.support.drains import quick_settings, running
 
 T0 = 1_795_000_000_123_456_000
 PASSWORD = "pw-Zx81-secret"
@@ -28,31 +27,7 @@ TOKEN = "qtok-77aa-secret"
 
 
 def settings_for(tmp_path: Path, ca_file: Path | None, **changes: object) -> DrainSettings:
-    base = DrainSettings(
-        state_file=tmp_path / "drains.json",
-        batch_lines=4,
-        batch_interval=0.05,
-        retry_base=0.02,
-        retry_max=0.2,
-        connect_timeout=2.0,
-        send_timeout=2.0,
-        flush_timeout=2.0,
-        ca_file=ca_file,
-    )
-    return replace(base, **changes)  # type: ignore[arg-type]
-
-
-@contextlib.asynccontextmanager
-async def running(
-    settings: DrainSettings,
-) -> AsyncIterator[tuple[DrainRegistry, CollectorRegistry]]:
-    metrics = CollectorRegistry()
-    registry = DrainRegistry(settings, metrics)
-    await registry.start()
-    try:
-        yield registry, metrics
-    finally:
-        await registry.close()
+    return quick_settings(tmp_path, ca_file, **{"batch_lines": 4, **changes})
 
 
 async def add(registry: DrainRegistry, url: str) -> Drain:

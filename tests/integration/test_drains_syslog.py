@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
 
-from prometheus_client import CollectorRegistry
-
-from logger.drains.registry import DrainRegistry
 from logger.drains.settings import DrainSettings
 from logger.drains.state import DrainState
 from logger.lines import format_timestamp
 from tests.integration.drain_sinks import stored_line
 from tests.integration.rsyslog import Record, Rsyslog, poll_until
+from tests.support.drains import quick_settings, running
 
 T0 = 1_795_000_000_123_456_000
 PROCESSES = [("web.x2x9z", b"o", 6), ("worker.a1b2c", b"e", 3), ("controller", b"-", 5)]
@@ -22,29 +18,7 @@ MULTILINE = "Traceback (most recent call last):\n  File \"app.py\", line 3\n\tVa
 
 
 def settings_for(tmp_path: Path, ca_file: Path | None) -> DrainSettings:
-    return DrainSettings(
-        state_file=tmp_path / "drains.json",
-        batch_lines=100,
-        retry_base=0.02,
-        retry_max=0.2,
-        connect_timeout=2.0,
-        send_timeout=2.0,
-        flush_timeout=2.0,
-        ca_file=ca_file,
-    )
-
-
-@contextlib.asynccontextmanager
-async def running(
-    settings: DrainSettings,
-) -> AsyncIterator[tuple[DrainRegistry, CollectorRegistry]]:
-    metrics = CollectorRegistry()
-    registry = DrainRegistry(settings, metrics)
-    await registry.start()
-    try:
-        yield registry, metrics
-    finally:
-        await registry.close()
+    return quick_settings(tmp_path, ca_file, batch_lines=100)
 
 
 def interleaved(count: int) -> tuple[list[bytes], dict[str, list[tuple[str, str, int]]]]:
