@@ -1,8 +1,8 @@
-"""`wf drains`: add, list and remove an app's log drains through the logger API.
+"""`wf logger drains`: add, list and remove an app's log drains through the logger API.
 
-    wf drains add --app shop syslog+tls://logs.example.com:6514
-    wf drains list --app shop [--json]
-    wf drains remove --app shop <id or URL>
+    wf logger drains add --app shop syslog+tls://logs.example.com:6514
+    wf logger drains list --app shop [--json]
+    wf logger drains remove --app shop <id or URL>
 
 URLs are printed as the logger returns them (redacted). Any failure (logger
 unreachable, an error answer) is one line on stderr and exit status 1.

@@ -6,6 +6,7 @@ import click
 
 from controller.cli.app_drains import drains
 from controller.cli.apps import apps
+from controller.cli.drains import drains as logger_drains
 from controller.cli.emit import emit
 from controller.cli.login import login, logout, register, whoami
 from controller.cli.logs import logs
@@ -20,7 +21,27 @@ def cli() -> None:
     """Workflow Observability: apps, their logs and drains, and the servers behind them."""
 
 
-for command in (serve, migrate, register, login, logout, whoami, apps, logs, drains, perms, emit):
+@click.group("logger")
+def logger_commands() -> None:
+    """Operator commands that talk to a logger's API directly (no controller, no login)."""
+
+
+logger_commands.add_command(logger_drains)
+
+for command in (
+    serve,
+    migrate,
+    register,
+    login,
+    logout,
+    whoami,
+    apps,
+    logs,
+    drains,
+    perms,
+    emit,
+    logger_commands,
+):
     cli.add_command(command)
 
 

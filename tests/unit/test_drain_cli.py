@@ -111,3 +111,13 @@ def test_app_is_required() -> None:
     result = CliRunner().invoke(drains, ["list"])
     assert result.exit_code == 2
     assert "Missing option '--app' / '-a'" in result.output
+
+
+def test_reached_as_wf_logger_drains() -> None:
+    from controller.cli.main import cli
+
+    result = CliRunner().invoke(
+        cli, ["logger", "drains", "list", "--app", "shop", "--logger-url", "http://127.0.0.1:9"]
+    )
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: cannot reach the logger at http://127.0.0.1:9")
