@@ -54,14 +54,9 @@ class MemoryStore:
                 ring = rings[app] = AppRing(self._settings.lines_per_app, initial_seq())
             else:
                 rings.move_to_end(app)
-            payload_before = ring.payload_bytes
-            length_before = len(ring)
-            first_seq, displaced, _ = ring.append(lines)
-            payload_delta = ring.payload_bytes - payload_before
+            first_seq, displaced, payload_delta = ring.append(lines)
             self._payload_bytes += payload_delta
-            self._accounted_bytes += payload_delta + LINE_OVERHEAD_BYTES * (
-                len(ring) - length_before
-            )
+            self._accounted_bytes += payload_delta + LINE_OVERHEAD_BYTES * (len(lines) - displaced)
             self._displaced_lines += displaced
             first_seqs.append(first_seq)
         if self._accounted_bytes > self._settings.max_bytes:

@@ -18,9 +18,10 @@ LINE_OVERHEAD_BYTES = 33 + 8
 
 
 class AppRing:
-    __slots__ = ("_lines", "next_seq", "payload_bytes")
+    __slots__ = ("_capacity", "_lines", "next_seq", "payload_bytes")
 
     def __init__(self, capacity: int, first_seq: int) -> None:
+        self._capacity = capacity
         self._lines: deque[bytes] = deque(maxlen=capacity)
         self.next_seq = first_seq
         self.payload_bytes = 0
@@ -37,21 +38,25 @@ class AppRing:
         return self.payload_bytes + LINE_OVERHEAD_BYTES * len(self._lines)
 
     def append(self, lines: list[bytes]) -> tuple[int, int, int]:
-        """Append; returns (first sequence number, lines displaced, their bytes)."""
+        """Append; returns (first sequence number, lines displaced, the change
+        in payload bytes). Called once per app per frame: kept lean."""
         ring = self._lines
-        capacity = ring.maxlen or 0
-        displaced = max(0, len(ring) + len(lines) - capacity)
-        displaced_bytes = 0
-        if displaced:
-            kept_from_ring = displaced if displaced <= len(ring) else len(ring)
-            displaced_bytes = sum(map(len, islice(ring, kept_from_ring)))
-            if displaced > len(ring):  # the batch alone overflows the ring
-                displaced_bytes += sum(map(len, lines[: displaced - len(ring)]))
+        held = len(ring)
+        count = len(lines)
+        displaced = held + count - self._capacity
+        payload_delta = sum(map(len, lines))
+        if displaced > 0:
+            if displaced <= held:
+                payload_delta -= sum(map(len, islice(ring, displaced)))
+            else:  # the batch alone overflows the ring
+                payload_delta -= sum(map(len, ring)) + sum(map(len, lines[: displaced - held]))
+        else:
+            displaced = 0
         first_seq = self.next_seq
         ring.extend(lines)
-        self.next_seq += len(lines)
-        self.payload_bytes += sum(map(len, lines)) - displaced_bytes
-        return first_seq, displaced, displaced_bytes
+        self.next_seq = first_seq + count
+        self.payload_bytes += payload_delta
+        return first_seq, displaced, payload_delta
 
     def read(self, query: ReadQuery) -> ReadResult:
         ring = self._lines
