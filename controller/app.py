@@ -1,6 +1,7 @@
 """The controller's application factory: every resource is a cleanup context.
 
-Start order: database (migrated to head), scheduler, logger client, then a
+Start order: database (migrated to head), scheduler, logger client, the
+VictoriaMetrics client (when configured), then a
 background reconciliation of drains with the logger (retried with a bound,
 so a logger that starts later is still caught up).
 """
@@ -14,7 +15,7 @@ from collections.abc import AsyncIterator
 import aiohttp
 from aiohttp import web
 
-from controller.api import apps, auth, drains, logs, perms
+from controller.api import apps, auth, drains, logs, metrics, perms
 from controller.api.errors import json_errors
 from controller.auth.middleware import authenticate
 from controller.auth.passwords import Passwords
@@ -66,10 +67,12 @@ def create_app(
         ca_file=settings.forward_ca_file,
         timeout=settings.logger_timeout,
     )
-    for module in (auth, apps, perms, logs, drains):
+    for module in (auth, apps, perms, logs, drains, metrics):
         app.add_routes(module.routes)
     app.add_routes(routes)
-    app.cleanup_ctx.extend([_database, _scheduler, _logger_client, _reconcile])
+    app.cleanup_ctx.extend(
+        [_database, _scheduler, _logger_client, metrics.metrics_backend, _reconcile]
+    )
     return app
 
 

@@ -14,7 +14,12 @@ ControllerError                 status 500 unless a subclass says otherwise
 │   └── TooManyRequests     429 login attempts over the limit; `retry_after` seconds
 └── UpstreamError           503 a dependency failed; the request may be retried
     ├── SchedulerError          the Kubernetes API failed or did not finish in time
-    └── LoggerUnavailable       the logger's API or forward input failed
+    ├── LoggerUnavailable       the logger's API or forward input failed
+    ├── ServiceUnavailable  503 a service is not configured or not reachable
+    │                           (VictoriaMetrics, for the metrics endpoints)
+    └── BadGateway          502 a service answered with an error (VictoriaMetrics
+                                rejected a query: a bug in the catalog, or an
+                                incompatible server)
 
 Every error's message is safe to show to the user: it never contains a
 password, a token or a drain URL's credentials.
@@ -77,3 +82,13 @@ class SchedulerError(UpstreamError):
 
 class LoggerUnavailable(UpstreamError):
     """The logger could not be reached or answered with an error."""
+
+
+class ServiceUnavailable(UpstreamError):
+    """A service is not configured or cannot be reached; the message says which."""
+
+
+class BadGateway(UpstreamError):
+    """A service answered with an error instead of a result."""
+
+    status = 502

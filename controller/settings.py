@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import TypeVar
@@ -11,6 +11,7 @@ from typing import TypeVar
 from controller.errors import SettingsError
 from logger.env import env_float, env_int, env_path, env_str, state_dir
 from logger.errors import SettingsError as LoggerSettingsError
+from metrics.settings import MetricsSettings
 
 E = TypeVar("E", bound=StrEnum)
 
@@ -60,6 +61,19 @@ class ControllerSettings:
     password_time_cost: int = 3
     max_body_bytes: int = 64 << 10
     max_follow_timeout: float = 3600.0
+    # VictoriaMetrics for the metrics endpoints; None: they answer 503.
+    victoriametrics_url: str | None = None
+    # Per attempt; connection errors are retried `victoriametrics_retries` times.
+    victoriametrics_timeout: float = 10.0
+    victoriametrics_retries: int = 2
+    # How long GET /v2/apps/{id}/metrics answers from its cache.
+    metrics_cache_ttl: float = 10.0
+    # The latest sample within this many seconds is an app's current value.
+    metrics_current_window: float = 300.0
+    # Bounds on GET /v2/apps/{id}/metrics/{ptype}/status.
+    metrics_max_window: float = 7 * 24 * 3600.0
+    metrics_max_points: int = 1000
+    metrics: MetricsSettings = field(default_factory=MetricsSettings)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> ControllerSettings:
@@ -115,6 +129,24 @@ class ControllerSettings:
             max_follow_timeout=env_float(
                 environ, "WF_LOGGER_MAX_FOLLOW_TIMEOUT", cls.max_follow_timeout, 1.0
             ),
+            victoriametrics_url=_http_url(environ, "WF_VICTORIAMETRICS_URL"),
+            victoriametrics_timeout=env_float(
+                environ, "WF_VICTORIAMETRICS_TIMEOUT", cls.victoriametrics_timeout, 0.1
+            ),
+            victoriametrics_retries=env_int(
+                environ, "WF_VICTORIAMETRICS_RETRIES", cls.victoriametrics_retries, 0, 10
+            ),
+            metrics_cache_ttl=env_float(environ, "WF_METRICS_CACHE_TTL", cls.metrics_cache_ttl),
+            metrics_current_window=env_float(
+                environ, "WF_METRICS_CURRENT_WINDOW", cls.metrics_current_window, 1.0
+            ),
+            metrics_max_window=env_float(
+                environ, "WF_METRICS_MAX_WINDOW", cls.metrics_max_window, 60.0
+            ),
+            metrics_max_points=env_int(
+                environ, "WF_METRICS_MAX_POINTS", cls.metrics_max_points, 2, 100_000
+            ),
+            metrics=MetricsSettings.from_env(environ),
         )
 
 
@@ -127,6 +159,16 @@ def _database_url(url: str) -> str:
             f"got a {scheme!r} URL"
         )
     return url
+
+
+def _http_url(environ: Mapping[str, str], name: str) -> str | None:
+    raw = environ.get(name, "").strip()
+    if not raw:
+        return None
+    if not raw.startswith(("http://", "https://")):
+        # The value is not shown: it may hold credentials.
+        raise SettingsError(f"{name} must be an http:// or https:// URL")
+    return raw.rstrip("/")
 
 
 def _enum(environ: Mapping[str, str], name: str, kind: type[E], default: E) -> E:

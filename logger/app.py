@@ -21,6 +21,7 @@ from logger.routing import Router
 from logger.store.memory import MemoryStore
 from logger.tail import TailHub
 from logger.telemetry import TailStats, Telemetry
+from metrics.app_logs import AppLogCollector, AppLogCounter
 
 log = logging.getLogger("logger")
 FORWARD = web.AppKey("forward_server", ForwardServer)
@@ -32,7 +33,9 @@ def build_components(settings: LoggerSettings) -> LoggerComponents:
         settings.store, on_evict=lambda _app, lines: telemetry.discarded("app_evicted", lines)
     )
     hub = TailHub(settings.api.follower_queue_lines)
-    ingestor = Ingestor(Router(settings.max_line_bytes), store, hub, telemetry)
+    app_logs = AppLogCounter(settings.metrics_max_apps)
+    telemetry.registry.register(AppLogCollector(app_logs))
+    ingestor = Ingestor(Router(settings.max_line_bytes, app_logs), store, hub, telemetry, app_logs)
     telemetry.watch(store.stats, lambda: TailStats(hub.follower_count, hub.dropped_lines))
     return LoggerComponents(settings, telemetry, store, hub, ingestor)
 

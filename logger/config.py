@@ -53,6 +53,9 @@ class LoggerSettings:
     drains: DrainSettings = field(default_factory=DrainSettings)
     # Longer messages are split into several lines, never dropped.
     max_line_bytes: int = 16 << 10
+    # Apps with their own `app` label value in the per-app log metrics; the
+    # lines of later apps are counted under app="_other".
+    metrics_max_apps: int = 1000
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> LoggerSettings:
@@ -62,4 +65,7 @@ class LoggerSettings:
             api=ApiSettings.from_env(environ),
             drains=DrainSettings.from_env(environ),
             max_line_bytes=env_bytes(environ, "WF_LOGGER_MAX_LINE_BYTES", cls.max_line_bytes, 64),
+            metrics_max_apps=env_int(
+                environ, "WF_LOGGER_METRICS_MAX_APPS", cls.metrics_max_apps, 0, 1_000_000
+            ),
         )

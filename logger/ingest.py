@@ -16,6 +16,7 @@ from logger.routing import Router
 from logger.store.base import LogStore
 from logger.tail import TailHub
 from logger.telemetry import Telemetry
+from metrics.app_logs import AppLogCounter
 
 
 class LineSubscriber(Protocol):
@@ -25,13 +26,21 @@ class LineSubscriber(Protocol):
 
 
 class Ingestor:
-    def __init__(self, router: Router, store: LogStore, hub: TailHub, telemetry: Telemetry) -> None:
+    def __init__(
+        self,
+        router: Router,
+        store: LogStore,
+        hub: TailHub,
+        telemetry: Telemetry,
+        app_logs: AppLogCounter | None = None,
+    ) -> None:
         self._router = router
         self._store = store
         self._hub = hub
         self._telemetry = telemetry
         self._subscribers: list[LineSubscriber] = []
         self._stored = telemetry.stored_lines
+        self._app_logs = app_logs
 
     def add_subscriber(self, subscriber: LineSubscriber) -> None:
         self._subscribers.append(subscriber)
@@ -50,14 +59,23 @@ class Ingestor:
         batch = self._router.route(frame.tag, frame.entries)
         telemetry.discarded("invalid_time", batch.invalid_time)
         telemetry.discarded("no_app", batch.no_app)
-        return await self.store_batch(batch.lines)
+        # The router counted lines and bytes; levels are checked once stored.
+        stored = await self.store_batch(batch.lines, counted=True)
+        if self._app_logs is not None and batch.level_lines:
+            self._app_logs.add_levels(batch.level_lines)
+        return stored
 
     async def store_lines(self, app: str, lines: list[bytes]) -> int:
         """Store already formatted lines and hand them to followers and sinks."""
         return await self.store_batch({app: lines})
 
-    async def store_batch(self, lines_by_app: dict[str, list[bytes]]) -> int:
-        """Store several apps' lines in one store call, then publish each app's."""
+    async def store_batch(
+        self, lines_by_app: dict[str, list[bytes]], *, counted: bool = False
+    ) -> int:
+        """Store several apps' lines in one store call, then publish each app's.
+
+        `counted`: the lines are already in the per-app log metrics (the
+        router counts what it routes)."""
         if not lines_by_app:
             return 0
         first_seqs = await self._store.append_batch(lines_by_app)
@@ -68,6 +86,9 @@ class Ingestor:
             for subscriber in self._subscribers:
                 subscriber.deliver(app, lines)
             stored += len(lines)
+        if not counted and self._app_logs is not None:
+            for app, lines in lines_by_app.items():
+                self._app_logs.count(app, lines)
         self._stored.inc(stored)
         return stored
 

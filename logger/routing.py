@@ -23,16 +23,22 @@ from logger.errors import InvalidEntry
 from logger.forward.protocol import decode_kubernetes, event_time_ns
 from logger.lines import NO_STREAM, STDERR, STDOUT, encode_text, source_label, split_message
 from logger.model import Entry, PodLabels
+from metrics.app_logs import ONE_LINE, AppLogCounter, StreamSlots
 
 TAG_PREFIX = "app."
 DEFAULT_TAG_PROCESS = "app"
 _SOURCE_CACHE_LIMIT = 65_536
+_NO_SLOTS: StreamSlots = [0, 0, 0]
 # Cached for records that have no app, so they are not resolved again.
-_NO_APP = ("", "")
+_NO_APP = ("", "", _NO_SLOTS)
 _NO_LABELS = PodLabels()
-# The stream marker byte in front of each stored line (see logger.lines).
-_MARKERS: dict[str | None, str] = {"stdout": STDOUT.decode(), "stderr": STDERR.decode()}
-_NO_MARKER = NO_STREAM.decode()
+# The stream marker byte in front of each stored line (see logger.lines), by
+# the stream's index in metrics.app_logs.StreamSlots.
+_MARKERS = (STDOUT.decode(), STDERR.decode(), NO_STREAM.decode())
+_STREAM_INDEX: dict[str | None, int] = {"stdout": 0, "stderr": 1}
+# First characters of a message that may start with a level token or be
+# JSON with a level field (metrics.app_logs.detect_level decides).
+_LEVEL_FIRST = frozenset("EWIDFCT{")
 _EVENT_TIME = struct.Struct(">II")
 # App names become URL path segments and line prefixes: no brackets, spaces or slashes.
 APP_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}")
@@ -40,9 +46,14 @@ APP_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}")
 
 @dataclass(slots=True)
 class RoutedBatch:
-    """One frame's lines per app, and what could not be routed."""
+    """One frame's lines per app, and what could not be routed.
+
+    `level_lines` holds (app, line) for the lines whose message may carry a
+    level, for `AppLogCounter.add_levels` once they are stored.
+    """
 
     lines: dict[str, list[bytes]] = field(default_factory=dict)
+    level_lines: list[tuple[str, bytes]] = field(default_factory=list)
     accepted: int = 0
     invalid_time: int = 0
     no_app: int = 0
@@ -50,20 +61,27 @@ class RoutedBatch:
 
 
 class Router:
-    """Turns entries into stored lines (see `logger.lines`)."""
+    """Turns entries into stored lines (see `logger.lines`), and counts them
+    per app, process type and stream into `app_logs`: each cached source
+    holds its counter slots, so counting costs one addition per record."""
 
-    def __init__(self, max_line_bytes: int) -> None:
+    def __init__(self, max_line_bytes: int, app_logs: AppLogCounter | None = None) -> None:
         self._max_line_bytes = max_line_bytes
-        # Encoded Kubernetes metadata (bytes) or a tag (str) -> (app, label).
-        self._sources: dict[bytes | str, tuple[str, str]] = {}
+        self._app_logs = app_logs if app_logs is not None else AppLogCounter(0)
+        # Encoded Kubernetes metadata (bytes) or a tag (str) -> (app, label, slots).
+        self._sources: dict[bytes | str, tuple[str, str, StreamSlots]] = {}
         self._second = -1
         self._second_text = ""
 
     def route(self, tag: str, entries: Sequence[Entry]) -> RoutedBatch:
         batch = RoutedBatch()
         by_app = batch.lines
+        level_lines = batch.level_lines
         sources = self._sources
         split_above = self._max_line_bytes + 34  # + marker, timestamp and space
+        # Locals: read once per record, they cost less than attributes and globals.
+        second, second_text = self._second, self._second_text
+        markers, indexes, level_first, one_line = _MARKERS, _STREAM_INDEX, _LEVEL_FIRST, ONE_LINE
         for raw_time, record in entries:
             if type(raw_time) is Ext and raw_time.code == 0:
                 try:
@@ -85,18 +103,19 @@ class Router:
             if source is _NO_APP:
                 batch.no_app += 1
                 continue
-            app, label = source
+            app, label, slots = source
             message = record.log if record.log is not None else record.message or ""
             if message[-1:] == "\n":
                 message = message[:-2] if message[-2:-1] == "\r" else message[:-1]
-            if seconds != self._second:
-                self._second = seconds
-                self._second_text = (
+            if seconds != second:
+                second = self._second = seconds
+                second_text = self._second_text = (
                     f"{dt.datetime.fromtimestamp(seconds, dt.UTC):%Y-%m-%dT%H:%M:%S}."
                 )
+            stream = indexes.get(record.stream, 2)
             # str(1_000_000 + us)[1:] zero-pads faster than a format spec.
             line = (
-                f"{_MARKERS.get(record.stream, _NO_MARKER)}{self._second_text}"
+                f"{markers[stream]}{second_text}"
                 f"{str(1_000_000 + nanos // 1000)[1:]}+00:00 {label}{message}"
             )
             try:
@@ -110,8 +129,12 @@ class Router:
                 pieces = self._split(encoded, label)
                 batch.split += len(pieces) - 1
                 lines.extend(pieces)
+                slots[stream] += one_line * len(pieces) + sum(map(len, pieces))
             else:
                 lines.append(encoded)
+                slots[stream] += one_line + len(encoded)  # one line and its bytes
+            if message[:1] in level_first:
+                level_lines.append((app, encoded))
         batch.accepted = len(entries) - batch.invalid_time - batch.no_app
         return batch
 
@@ -123,7 +146,7 @@ class Router:
             head + piece for piece in split_message(encoded[head_length:], self._max_line_bytes)
         ]
 
-    def _resolve_source(self, key: bytes | str, tag: str) -> tuple[str, str]:
+    def _resolve_source(self, key: bytes | str, tag: str) -> tuple[str, str, StreamSlots]:
         source = _NO_APP
         meta = decode_kubernetes(key) if isinstance(key, bytes) else None
         if meta is not None:
@@ -132,9 +155,10 @@ class Router:
             if app and APP_NAME.fullmatch(app):
                 process = labels.type or meta.container_name or DEFAULT_TAG_PROCESS
                 instance = meta.pod_name.rsplit("-", 1)[-1] if meta.pod_name else ""
-                source = (app, source_label(app, process, instance))
+                slots = self._app_logs.slots(app, process)
+                source = (app, source_label(app, process, instance), slots)
         if source is _NO_APP:
-            source = _source_from_tag(tag)
+            source = _source_from_tag(tag, self._app_logs)
             if isinstance(key, bytes) and source is not _NO_APP:
                 return source  # depends on the tag too: not cached under the metadata
         if len(self._sources) >= _SOURCE_CACHE_LIMIT:
@@ -143,11 +167,12 @@ class Router:
         return source
 
 
-def _source_from_tag(tag: str) -> tuple[str, str]:
+def _source_from_tag(tag: str, app_logs: AppLogCounter) -> tuple[str, str, StreamSlots]:
     """`app.shop.web` -> shop[web]; `app.shop` -> shop[app]; anything else: no app."""
     if not tag.startswith(TAG_PREFIX):
         return _NO_APP
     app, _, process = tag[len(TAG_PREFIX) :].partition(".")
     if not APP_NAME.fullmatch(app):
         return _NO_APP
-    return app, source_label(app, process or DEFAULT_TAG_PROCESS, "")
+    process = process or DEFAULT_TAG_PROCESS
+    return app, source_label(app, process, ""), app_logs.slots(app, process)

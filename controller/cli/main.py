@@ -10,6 +10,7 @@ from controller.cli.drains import drains as logger_drains
 from controller.cli.emit import emit
 from controller.cli.login import login, logout, register, whoami
 from controller.cli.logs import logs
+from controller.cli.metrics import metrics
 from controller.cli.migrate import migrate
 from controller.cli.perms import perms
 from controller.cli.serve import serve
@@ -37,6 +38,7 @@ for command in (
     whoami,
     apps,
     logs,
+    metrics,
     drains,
     perms,
     emit,

@@ -35,6 +35,9 @@ ROUTES = [
     Route("GET", "/v2/apps/shop/drains", 200),
     Route("POST", "/v2/apps/shop/drains", 201, {"url": "syslog://127.0.0.1:{port}"}),
     Route("DELETE", "/v2/apps/shop/drains/{drain}", 204),
+    # No VictoriaMetrics is configured here: past the access check, 503.
+    Route("GET", "/v2/apps/shop/metrics", 503),
+    Route("GET", "/v2/apps/shop/metrics/web/status", 503),
 ]
 CALLERS = ["nobody", "eve", "admin", "alice", "bob"]
 
