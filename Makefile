@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint typecheck install system-deps
+.PHONY: run test lint typecheck install system-deps schema-deps
 
 $(BIN)/wf: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,5 +27,13 @@ typecheck: install
 system-deps:
 	bash scripts/install-system-deps
 
-test: install system-deps lint typecheck
+# @grafana/schema and typescript for the dashboard schema check (tests/dashboards),
+# from the committed lock file. Node and npm come with the machine image.
+SCHEMA_CHECK := dashboards/schema-check
+$(SCHEMA_CHECK)/node_modules/.package-lock.json: $(SCHEMA_CHECK)/package-lock.json
+	cd $(SCHEMA_CHECK) && npm ci --no-audit --no-fund
+
+schema-deps: $(SCHEMA_CHECK)/node_modules/.package-lock.json
+
+test: install system-deps schema-deps lint typecheck
 	$(BIN)/pytest
