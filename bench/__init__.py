@@ -1,0 +1,16 @@
+"""Benchmarks, run by hand and never by the test suite (see docs/benchmarks.md).
+
+Entry points, each runnable as a script or as a module:
+
+    .venv/bin/python bench/ingest.py --markdown     # or: python -m bench.ingest
+    .venv/bin/python bench/drains.py                # or: python -m bench.drains
+
+The other modules are their parts, one concept each.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+# The repository root: the working directory of the logger and child processes.
+ROOT = Path(__file__).resolve().parent.parent

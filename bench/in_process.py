@@ -1,0 +1,62 @@
+"""In-process baselines on pre-encoded frames, no sockets: decode only,
+decode + route, and decode + route + store (`Ingestor.ingest`)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+from logger.forward.protocol import FrameSplitter, decode_frame
+from logger.forward.settings import ForwardSettings
+from logger.ingest import Ingestor
+from logger.routing import Router
+
+
+def stream_reads(stream: bytes, passes: int, read_bytes: int) -> Iterator[bytes]:
+    """The stream cut as the server's reads cut it (`read_bytes` at most each)."""
+    for _ in range(passes):
+        for offset in range(0, len(stream), read_bytes):
+            yield stream[offset : offset + read_bytes]
+
+
+def decode_only(stream: bytes, passes: int, forward: ForwardSettings) -> tuple[float, int]:
+    splitter = FrameSplitter(forward.max_frame_bytes, forward.read_bytes)
+    records = 0
+    start = time.perf_counter()
+    for data in stream_reads(stream, passes, forward.read_bytes):
+        splitter.feed(data)
+        while (raw := splitter.next_frame()) is not None:
+            frame = decode_frame(raw, forward.max_frame_bytes)
+            if frame is not None:
+                records += len(frame.entries)
+    return time.perf_counter() - start, records
+
+
+def route_only(
+    router: Router, stream: bytes, passes: int, forward: ForwardSettings
+) -> tuple[float, int]:
+    splitter = FrameSplitter(forward.max_frame_bytes, forward.read_bytes)
+    routed = 0
+    start = time.perf_counter()
+    for data in stream_reads(stream, passes, forward.read_bytes):
+        splitter.feed(data)
+        while (raw := splitter.next_frame()) is not None:
+            frame = decode_frame(raw, forward.max_frame_bytes)
+            if frame is not None:
+                routed += router.route(frame.tag, frame.entries).accepted
+    return time.perf_counter() - start, routed
+
+
+async def ingest_in_process(
+    ingestor: Ingestor, stream: bytes, passes: int, forward: ForwardSettings
+) -> tuple[float, int]:
+    splitter = FrameSplitter(forward.max_frame_bytes, forward.read_bytes)
+    stored = 0
+    start = time.perf_counter()
+    for data in stream_reads(stream, passes, forward.read_bytes):
+        splitter.feed(data)
+        while (raw := splitter.next_frame()) is not None:
+            frame = decode_frame(raw, forward.max_frame_bytes)
+            if frame is not None:
+                stored += await ingestor.ingest(frame, "forward", len(raw))
+    return time.perf_counter() - start, stored

@@ -1,0 +1,88 @@
+"""The logger under test: `python -m logger` as a subprocess on loopback ports."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from typing import IO
+
+import aiohttp
+
+from bench import ROOT
+from bench.measure import process_cpu_seconds
+
+HOST = "127.0.0.1"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class LoggerProcess:
+    """`python -m logger` on loopback ports; always terminated by `stop`."""
+
+    def __init__(self) -> None:
+        self.forward_port = free_port()
+        self.http_port = free_port()
+        # Closed in stop(); kept for the error message if the logger fails.
+        self._log: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115
+        env = {k: v for k, v in os.environ.items() if not k.startswith("WF_")}
+        env.update(
+            WF_FORWARD_HOST=HOST,
+            WF_FORWARD_PORT=str(self.forward_port),
+            WF_LOGGER_HOST=HOST,
+            WF_LOGGER_PORT=str(self.http_port),
+            # No drains from a state file left on this machine: nothing but the rings.
+            WF_DRAINS_STATE_FILE="none",
+        )
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "logger"],
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{HOST}:{self.http_port}"
+
+    def cpu_seconds(self) -> float:
+        return process_cpu_seconds(self.process.pid)
+
+    async def wait_ready(self, timeout: float = 20.0) -> None:
+        deadline = time.monotonic() + timeout
+        async with aiohttp.ClientSession() as session:
+            while time.monotonic() < deadline:
+                if self.process.poll() is not None:
+                    raise RuntimeError(f"logger exited early:\n{self.output()}")
+                with contextlib.suppress(aiohttp.ClientError):
+                    async with session.get(f"{self.base_url}/readyz") as response:
+                        if response.status == 200:
+                            return
+                await asyncio.sleep(0.05)
+        raise RuntimeError(f"logger not ready after {timeout} s:\n{self.output()}")
+
+    def output(self) -> str:
+        self._log.seek(0)
+        return self._log.read()[-4000:].decode(errors="replace")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+        self._log.close()
