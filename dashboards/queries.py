@@ -1,16 +1,14 @@
 """The one door to query strings: a name, an app and a window.
 
-Every name maps to the metrics catalog (`metrics.catalog.Catalog`); names
-the catalog lacks come from `dashboards.missing_queries` (to move into the
-catalog). Nothing else in `dashboards/` writes PromQL; rules only compose
-these (a threshold, `absent()`, a ratio of two of them).
+Every name maps to a query of the metrics catalog (`metrics.catalog.Catalog`)
+of the same name. Nothing else in `dashboards/` writes PromQL; rules only
+compose these (a threshold, `absent()`, a ratio of two of them).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from dashboards.missing_queries import MISSING
 from metrics.catalog import Catalog
 
 # Rules evaluate over a fixed window; dashboards let Grafana pick one that
@@ -19,7 +17,8 @@ RULE_WINDOW = "5m"
 DASHBOARD_WINDOW = "$__rate_interval"
 
 # (catalog, app, window) -> PromQL. `app` is one app's name (or the `$app`
-# Grafana variable); queries over all apps ignore it.
+# Grafana variable); "" selects every app where the query can, and queries
+# of the whole pipeline or platform ignore it.
 Query = Callable[[Catalog, str, str], str]
 
 FROM_CATALOG: dict[str, Query] = {
@@ -44,6 +43,25 @@ FROM_CATALOG: dict[str, Query] = {
     "drain_delivered_rate": lambda c, a, w: c.drain_delivered_rate(w),
     "drain_dropped_rate": lambda c, a, w: c.drain_dropped_rate(w),
     "drain_backing_off": lambda c, a, w: c.drain_backing_off(),
+    # Every app, or the one given (app alerts, recording rules, app overview).
+    "app_names": lambda c, a, w: c.app_names(),
+    "apps_cpu_usage": lambda c, a, w: c.apps_cpu_usage(w, a),
+    "apps_cpu_limit": lambda c, a, w: c.apps_cpu_limit(a),
+    "apps_memory_usage": lambda c, a, w: c.apps_memory_usage(a),
+    "apps_memory_limit": lambda c, a, w: c.apps_memory_limit(a),
+    "apps_network_receive": lambda c, a, w: c.apps_network_receive(w, a),
+    "apps_network_transmit": lambda c, a, w: c.apps_network_transmit(w, a),
+    "apps_restarts": lambda c, a, w: c.apps_restarts(w, a),
+    "apps_pods_unhealthy": lambda c, a, w: c.apps_pods_unhealthy(a),
+    "apps_volume_used_ratio": lambda c, a, w: c.apps_volume_used_ratio(a),
+    "apps_error_lines_rate": lambda c, a, w: c.apps_error_lines_rate(w, a),
+    "apps_log_bytes_rate": lambda c, a, w: c.apps_log_bytes_rate(w, a),
+    "app_drain_delivered_rate": lambda c, a, w: c.app_drain_delivered_rate(w, a),
+    "app_drain_dropped_rate": lambda c, a, w: c.app_drain_dropped_rate(w, a),
+    "app_drain_backing_off": lambda c, a, w: c.app_drain_backing_off(a),
+    # The platform (platform overview).
+    "platform_apps": lambda c, a, w: c.platform_apps(),
+    "platform_pods_by_phase": lambda c, a, w: c.platform_pods_by_phase(),
 }
 
 _DEFAULT = Catalog()
@@ -51,12 +69,7 @@ _DEFAULT = Catalog()
 
 def query(name: str, app: str = "", window: str = RULE_WINDOW, catalog: Catalog = _DEFAULT) -> str:
     """The PromQL of query `name`, for one `app` where it takes one, rates over `window`."""
-    build = FROM_CATALOG.get(name) or MISSING.get(name)
+    build = FROM_CATALOG.get(name)
     if build is None:
         raise KeyError(f"no query named {name!r} in the metrics catalog")
     return build(catalog, app, window)
-
-
-def missing_names() -> list[str]:
-    """Names served by dashboards.missing_queries, not (yet) by the catalog."""
-    return sorted(MISSING)

@@ -22,12 +22,11 @@ def panels(model: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def known_expressions() -> set[str]:
-    """Every query the catalog (and missing_queries) can produce for a dashboard,
-    and the expressions over recorded series."""
-    names = [*queries.FROM_CATALOG, *queries.missing_names()]
+    """Every query the catalog can produce for a dashboard, and the
+    expressions over recorded series."""
     found = {
         queries.query(name, app=app, window=queries.DASHBOARD_WINDOW)
-        for name in names
+        for name in queries.FROM_CATALOG
         for app in ("", common.APP_VARIABLE)
     }
     return found | {top(10, record) for record in RECORDS}
@@ -127,8 +126,8 @@ def test_required_panels_are_present(uid: str) -> None:
 
 
 def test_queries_follow_the_catalog_settings() -> None:
-    """Job and label names come from MetricsSettings, for the catalog's
-    queries and the ones still kept in dashboards.missing_queries alike."""
+    """Job and label names come from MetricsSettings, for the pipeline's
+    queries and the ones over every app alike."""
     catalog = Catalog(
         MetricsSettings(
             logger_job="logs", cadvisor_job="cadv", kube_state_job="ksm", namespace_label="ns"

@@ -105,6 +105,7 @@ async def test_every_catalog_query_runs(vm: VictoriaMetricsServer, logger: TestS
         **catalog.pipeline("1m"),
         **catalog.app("shop", "web", "1m"),
         **catalog.app_container_current("shop", "5m"),
+        **catalog.apps("1m"),
     }
     async with VictoriaMetrics(vm.url, timeout=5.0) as client:
         results = {name: await client.query(expr) for name, expr in queries.items()}

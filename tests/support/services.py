@@ -33,9 +33,18 @@ def require_binary(name: str, *extra_dirs: str) -> str:
     pytest.skip(message)
 
 
+# Ports handed out in this run: two calls made before either port is bound
+# (a logger's forward and HTTP ports) must never get the same one.
+_handed_out: set[int] = set()
+
+
 def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
+    """A TCP port on 127.0.0.1 that nothing listens on right now, and that
+    no earlier call in this test run returned."""
+    while True:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port: int = probe.getsockname()[1]
+        if port not in _handed_out:
+            _handed_out.add(port)
+            return port

@@ -6,6 +6,10 @@ from __future__ import annotations
 import pytest
 
 from metrics.catalog import CURRENT_METRICS, Catalog, quote, regex_literal
+from metrics.catalog.app import AppQueries
+from metrics.catalog.apps import AppsQueries
+from metrics.catalog.pipeline import PipelineQueries
+from metrics.catalog.selectors import Selectors
 from metrics.errors import SettingsError
 from metrics.settings import MetricsSettings
 
@@ -102,3 +106,251 @@ def test_the_pipeline_queries_the_dashboards_need() -> None:
 def test_invalid_settings_name_the_variable(variable: str, value: str, message: str) -> None:
     with pytest.raises(SettingsError, match=message):
         MetricsSettings.from_env({variable: value})
+
+
+# The queries over every app (metrics.catalog.apps): with the defaults and
+# no app (every app), then with other job and label names and one app.
+CUSTOM = MetricsSettings.from_env(
+    {
+        "WF_METRICS_LOGGER_JOB": "wf-logger",
+        "WF_METRICS_CADVISOR_JOB": "cadvisor",
+        "WF_METRICS_KUBELET_JOB": "kubelet-volumes",
+        "WF_METRICS_KUBE_STATE_JOB": "ksm",
+        "WF_METRICS_NAMESPACE_LABEL": "ns",
+        "WF_METRICS_POD_LABEL": "pod_name",
+        "WF_METRICS_CONTAINER_LABEL": "container_name",
+    }
+)
+ALL_APPS_DEFAULT: list[tuple[str, dict[str, str], str]] = [
+    ("app_names", {}, 'label_values(logger_app_lines_total{job="workflow-logger"}, app)'),
+    (
+        "apps_cpu_usage",
+        {"window": "5m"},
+        "sum by (namespace, pod, container) (rate(container_cpu_usage_seconds_total"
+        '{job="kubelet",container!="",container!="POD"}[5m]))',
+    ),
+    (
+        "apps_cpu_limit",
+        {},
+        "sum by (namespace, pod, container) (kube_pod_container_resource_limits"
+        '{job="kube-state-metrics",resource="cpu"})',
+    ),
+    (
+        "apps_memory_usage",
+        {},
+        "sum by (namespace, pod, container) (container_memory_working_set_bytes"
+        '{job="kubelet",container!="",container!="POD"})',
+    ),
+    (
+        "apps_memory_limit",
+        {},
+        "sum by (namespace, pod, container) (kube_pod_container_resource_limits"
+        '{job="kube-state-metrics",resource="memory"})',
+    ),
+    (
+        "apps_network_receive",
+        {"window": "5m"},
+        "sum by (namespace, pod) (max by (namespace, pod, interface) "
+        '(rate(container_network_receive_bytes_total{job="kubelet"}[5m])))',
+    ),
+    (
+        "apps_network_transmit",
+        {"window": "5m"},
+        "sum by (namespace, pod) (max by (namespace, pod, interface) "
+        '(rate(container_network_transmit_bytes_total{job="kubelet"}[5m])))',
+    ),
+    (
+        "apps_restarts",
+        {"window": "30m"},
+        "sum by (namespace, pod, container) (increase(kube_pod_container_status_restarts_total"
+        '{job="kube-state-metrics"}[30m]))',
+    ),
+    (
+        "apps_pods_unhealthy",
+        {},
+        "sum by (namespace, pod, phase) (kube_pod_status_phase"
+        '{job="kube-state-metrics",phase=~"Failed|Unknown"})',
+    ),
+    (
+        "apps_volume_used_ratio",
+        {},
+        'max by (namespace, persistentvolumeclaim) (kubelet_volume_stats_used_bytes{job="kubelet"}'
+        ' / kubelet_volume_stats_capacity_bytes{job="kubelet"})',
+    ),
+    (
+        "apps_error_lines_rate",
+        {"window": "5m"},
+        "sum by (app) (rate(logger_app_level_lines_total"
+        '{job="workflow-logger",level=~"error|fatal"}[5m]))',
+    ),
+    (
+        "apps_log_bytes_rate",
+        {"window": "5m"},
+        'sum by (app) (rate(logger_app_bytes_total{job="workflow-logger"}[5m]))',
+    ),
+    (
+        "app_drain_delivered_rate",
+        {"window": "5m"},
+        "sum by (app, drain_id, scheme) (rate(logger_drain_delivered_lines_total"
+        '{job="workflow-logger"}[5m]))',
+    ),
+    (
+        "app_drain_dropped_rate",
+        {"window": "5m"},
+        "sum by (app, drain_id, reason) (rate(logger_drain_dropped_lines_total"
+        '{job="workflow-logger"}[5m]))',
+    ),
+    (
+        "app_drain_backing_off",
+        {},
+        'max by (app, drain_id) (logger_drain_state{job="workflow-logger",state="backing_off"})',
+    ),
+    (
+        "platform_apps",
+        {},
+        'count(count by (namespace) (kube_pod_status_phase{job="kube-state-metrics"} > 0))',
+    ),
+    (
+        "platform_pods_by_phase",
+        {},
+        'sum by (phase) (kube_pod_status_phase{job="kube-state-metrics"})',
+    ),
+]
+ONE_APP_CUSTOM: list[tuple[str, dict[str, str], str]] = [
+    ("app_names", {}, 'label_values(logger_app_lines_total{job="wf-logger"}, app)'),
+    (
+        "apps_cpu_usage",
+        {"window": "$__rate_interval", "app": "shop"},
+        "sum by (ns, pod_name, container_name) (rate(container_cpu_usage_seconds_total"
+        '{job="cadvisor",ns="shop",container_name!="",container_name!="POD"}'
+        "[$__rate_interval]))",
+    ),
+    (
+        "apps_cpu_limit",
+        {"app": "shop"},
+        "sum by (ns, pod_name, container_name) (kube_pod_container_resource_limits"
+        '{job="ksm",ns="shop",resource="cpu"})',
+    ),
+    (
+        "apps_memory_usage",
+        {"app": "shop"},
+        "sum by (ns, pod_name, container_name) (container_memory_working_set_bytes"
+        '{job="cadvisor",ns="shop",container_name!="",container_name!="POD"})',
+    ),
+    (
+        "apps_memory_limit",
+        {"app": "shop"},
+        "sum by (ns, pod_name, container_name) (kube_pod_container_resource_limits"
+        '{job="ksm",ns="shop",resource="memory"})',
+    ),
+    (
+        "apps_network_receive",
+        {"window": "$__rate_interval", "app": "shop"},
+        "sum by (ns, pod_name) (max by (ns, pod_name, interface) "
+        '(rate(container_network_receive_bytes_total{job="cadvisor",ns="shop"}'
+        "[$__rate_interval])))",
+    ),
+    (
+        "apps_network_transmit",
+        {"window": "$__rate_interval", "app": "shop"},
+        "sum by (ns, pod_name) (max by (ns, pod_name, interface) "
+        '(rate(container_network_transmit_bytes_total{job="cadvisor",ns="shop"}'
+        "[$__rate_interval])))",
+    ),
+    (
+        "apps_restarts",
+        {"window": "1h", "app": "shop"},
+        "sum by (ns, pod_name, container_name) (increase(kube_pod_container_status_restarts_total"
+        '{job="ksm",ns="shop"}[1h]))',
+    ),
+    (
+        "apps_pods_unhealthy",
+        {"app": "shop"},
+        "sum by (ns, pod_name, phase) (kube_pod_status_phase"
+        '{job="ksm",ns="shop",phase=~"Failed|Unknown"})',
+    ),
+    (
+        "apps_volume_used_ratio",
+        {"app": "shop"},
+        "max by (ns, persistentvolumeclaim) (kubelet_volume_stats_used_bytes"
+        '{job="kubelet-volumes",ns="shop"} / kubelet_volume_stats_capacity_bytes'
+        '{job="kubelet-volumes",ns="shop"})',
+    ),
+    (
+        "apps_error_lines_rate",
+        {"window": "$__rate_interval", "app": "shop"},
+        "sum by (app) (rate(logger_app_level_lines_total"
+        '{job="wf-logger",app="shop",level=~"error|fatal"}[$__rate_interval]))',
+    ),
+    (
+        "apps_log_bytes_rate",
+        {"window": "$__rate_interval", "app": "shop"},
+        'sum by (app) (rate(logger_app_bytes_total{job="wf-logger",app="shop"}[$__rate_interval]))',
+    ),
+    (
+        "app_drain_delivered_rate",
+        {"window": "$__rate_interval", "app": "shop"},
+        "sum by (app, drain_id, scheme) (rate(logger_drain_delivered_lines_total"
+        '{job="wf-logger",app="shop"}[$__rate_interval]))',
+    ),
+    (
+        "app_drain_dropped_rate",
+        {"window": "$__rate_interval", "app": "shop"},
+        "sum by (app, drain_id, reason) (rate(logger_drain_dropped_lines_total"
+        '{job="wf-logger",app="shop"}[$__rate_interval]))',
+    ),
+    (
+        "app_drain_backing_off",
+        {"app": "shop"},
+        "max by (app, drain_id) (logger_drain_state"
+        '{job="wf-logger",app="shop",state="backing_off"})',
+    ),
+    ("platform_apps", {}, 'count(count by (ns) (kube_pod_status_phase{job="ksm"} > 0))'),
+    ("platform_pods_by_phase", {}, 'sum by (phase) (kube_pod_status_phase{job="ksm"})'),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "arguments", "expected"), ALL_APPS_DEFAULT, ids=[c[0] for c in ALL_APPS_DEFAULT]
+)
+def test_every_app_queries_with_the_defaults(
+    name: str, arguments: dict[str, str], expected: str
+) -> None:
+    assert getattr(Catalog(), name)(**arguments) == expected
+
+
+@pytest.mark.parametrize(
+    ("name", "arguments", "expected"), ONE_APP_CUSTOM, ids=[c[0] for c in ONE_APP_CUSTOM]
+)
+def test_every_app_queries_narrowed_to_one_app_with_other_names(
+    name: str, arguments: dict[str, str], expected: str
+) -> None:
+    assert getattr(Catalog(CUSTOM), name)(**arguments) == expected
+
+
+def test_the_every_app_queries_are_all_tested_and_named_once() -> None:
+    names = set(Catalog().apps("5m")) | {"app_names"}
+    assert names == {case[0] for case in ALL_APPS_DEFAULT}
+    assert names == {case[0] for case in ONE_APP_CUSTOM}
+    others = {**Catalog().app("shop", "web", "5m"), **Catalog().pipeline("5m")}
+    assert not set(others) & names
+
+
+def test_no_query_group_shadows_another() -> None:
+    """The groups are mixed into one Catalog: a method (private helpers too)
+    defined in two of them would silently call the wrong one."""
+    groups = (Selectors, AppQueries, AppsQueries, PipelineQueries)
+    defined = [name for group in groups for name in vars(group) if not name.startswith("__")]
+    assert sorted(name for name in set(defined) if defined.count(name) > 1) == []
+
+
+def test_every_app_queries_escape_the_app() -> None:
+    catalog = Catalog()
+    hostile = 'x"}) or vector(1) #'
+    assert 'namespace="x\\"}) or vector(1) #"' in catalog.apps_cpu_usage("5m", hostile)
+    assert 'app="x\\"}) or vector(1) #"' in catalog.apps_error_lines_rate("5m", hostile)
+    # A Grafana variable passes through as a label value, not a regex.
+    assert '{job="kubelet",namespace="$app"}' in catalog.apps_network_receive("5m", "$app")
+    assert 'app="$app"' in catalog.app_drain_backing_off("$app")
+    with pytest.raises(ValueError, match="not a PromQL duration"):
+        catalog.apps_restarts("5m]) or vector(1")
