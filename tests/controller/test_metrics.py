@@ -16,8 +16,8 @@ from click.testing import CliRunner
 
 from controller.cli.main import cli
 from tests.controller.conftest import Client, MakeClient, Users
-from tests.integration.victoriametrics import VictoriaMetricsServer
 from tests.support.services import free_port, require_binary
+from tests.support.victoriametrics import VictoriaMetricsServer
 
 # Samples every 15 s from `base` to base + 900 s, which is 5 minutes before
 # the module's server starts.
@@ -82,12 +82,10 @@ def vm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synthetic]:
     try:
         server.import_prometheus(series(server.base))
         # The last samples are 5 minutes old: older than an instant query's look-back.
-        for name, count in (
-            ("kubelet_volume_stats_capacity_bytes", 1),
-            ("container_network_transmit_bytes_total", 3),
-        ):
-            ready = server.wait_for(f"last_over_time({name}[30m])", lambda r, n=count: len(r) == n)
-            asyncio.run(ready)
+        capacity = "last_over_time(kubelet_volume_stats_capacity_bytes[30m])"
+        server.wait_for(capacity, lambda r: len(r) == 1)
+        transmit = "last_over_time(container_network_transmit_bytes_total[30m])"
+        server.wait_for(transmit, lambda r: len(r) == 3)
         yield server
     finally:
         server.stop()

@@ -22,8 +22,8 @@ from pathlib import Path
 
 from logger.forward.client import ForwardClient
 from metrics.settings import MetricsSettings
-from tests.dashboards.victoriametrics import VictoriaMetrics
-from tests.support.services import free_port
+from tests.support.services import free_port, stop_process
+from tests.support.victoriametrics import VictoriaMetricsServer
 
 APP = "shop"
 POD = "shop-web-5d8f7c9b4-x2x9z"
@@ -143,12 +143,7 @@ def running_logger(folder: Path) -> Iterator[Logger]:
                 time.sleep(0.1)
         yield logger
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
+        stop_process(process)
         log.close()
 
 
@@ -187,7 +182,7 @@ def container_series(now_ms: int) -> str:
 
 @dataclass
 class Stack:
-    vm: VictoriaMetrics
+    vm: VictoriaMetricsServer
     logger: Logger
 
 
@@ -197,7 +192,9 @@ def running_stack(folder: Path) -> Iterator[Stack]:
         logger.add_drain(APP, sink_url)
         # Nothing listens there: the drain backs off, overflows and drops.
         logger.add_drain(APP, f"http://127.0.0.1:{free_port()}/ingest")
-        vm = VictoriaMetrics(folder / "vm", {SETTINGS.logger_job: f"127.0.0.1:{logger.api_port}"})
+        vm = VictoriaMetricsServer(
+            folder / "vm", {SETTINGS.logger_job: f"127.0.0.1:{logger.api_port}"}
+        )
         vm.start()
         try:
             vm.import_prometheus(container_series(int(time.time() * 1000)))

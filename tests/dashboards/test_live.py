@@ -16,7 +16,7 @@ import yaml
 from dashboards.build import DASHBOARDS, GENERATED, dashboard_json
 from dashboards.rules.recording import RECORDS
 from tests.dashboards.stack import APP, Stack, running_stack
-from tests.dashboards.victoriametrics import VmAlert
+from tests.support.victoriametrics import VmAlert
 
 RULES = sorted((GENERATED / "rules").glob("*.yaml"))
 # Grafana's variables as a viewer of the app overview would have them.

@@ -19,18 +19,9 @@ from logger.forward.protocol import EventFrame
 from logger.model import Record
 from metrics.catalog import Catalog
 from metrics.client import VictoriaMetrics
-from tests.integration.victoriametrics import VictoriaMetricsServer
 from tests.support.services import free_port, require_binary
+from tests.support.victoriametrics import VictoriaMetricsServer
 from tests.unit.test_routing import T0, event_time
-
-SCRAPE = """\
-global:
-  scrape_interval: 1s
-scrape_configs:
-  - job_name: workflow-logger
-    static_configs:
-      - targets: ["127.0.0.1:{port}"]
-"""
 
 
 @pytest.fixture
@@ -54,7 +45,7 @@ async def logger() -> AsyncIterator[TestServer]:
 
 @pytest.fixture
 def vm(tmp_path: Path, logger: TestServer) -> Iterator[VictoriaMetricsServer]:
-    server = VictoriaMetricsServer(tmp_path, SCRAPE.format(port=logger.port))
+    server = VictoriaMetricsServer(tmp_path, {"workflow-logger": f"127.0.0.1:{logger.port}"})
     server.start()
     yield server
     server.stop()
@@ -75,7 +66,7 @@ def values(result: list[dict[str, object]]) -> dict[str, str]:
 
 
 async def test_log_metrics_scraped_with_exact_values(vm: VictoriaMetricsServer) -> None:
-    lines = await vm.wait_for(
+    lines = await vm.wait_for_async(
         'logger_app_lines_total{job="workflow-logger"}', lambda r: len(r) == 4
     )
     assert values(lines) == {
@@ -84,7 +75,7 @@ async def test_log_metrics_scraped_with_exact_values(vm: VictoriaMetricsServer) 
         "__name__=logger_app_lines_total,app=blog,proc=web,stream=stdout": "1",
         "__name__=logger_app_lines_total,app=_other,proc=_other,stream=stdout": "2",
     }
-    levels = await vm.wait_for("logger_app_level_lines_total", lambda r: len(r) == 4)
+    levels = await vm.wait_for_async("logger_app_level_lines_total", lambda r: len(r) == 4)
     assert values(levels) == {
         "__name__=logger_app_level_lines_total,app=shop,level=error": "1",
         "__name__=logger_app_level_lines_total,app=shop,level=warning": "1",
@@ -92,14 +83,16 @@ async def test_log_metrics_scraped_with_exact_values(vm: VictoriaMetricsServer) 
         "__name__=logger_app_level_lines_total,app=_other,level=error": "2",
     }
     # 32 (time) + 1 + len("blog[web]: ") + len("GET /post 200")
-    size = await vm.wait_for('logger_app_bytes_total{app="blog"}', lambda r: len(r) == 1)
+    size = await vm.wait_for_async('logger_app_bytes_total{app="blog"}', lambda r: len(r) == 1)
     assert size[0]["value"][1] == str(32 + 1 + 11 + 13)
-    overflow = await vm.wait_for("logger_app_label_overflow_lines_total", lambda r: len(r) == 1)
+    overflow = await vm.wait_for_async(
+        "logger_app_label_overflow_lines_total", lambda r: len(r) == 1
+    )
     assert overflow[0]["value"][1] == "2"
 
 
 async def test_every_catalog_query_runs(vm: VictoriaMetricsServer, logger: TestServer) -> None:
-    await vm.wait_for('up{job="workflow-logger"}', lambda r: len(r) == 1)
+    await vm.wait_for_async('up{job="workflow-logger"}', lambda r: len(r) == 1)
     catalog = Catalog()
     queries = {
         **catalog.pipeline("1m"),
