@@ -27,7 +27,7 @@ import msgspec
 from logger.drains.base import Batch
 from logger.drains.errors import RejectedDelivery, RetryableDelivery
 from logger.drains.settings import DrainSettings
-from logger.drains.syslog import SyslogEncoder
+from logger.drains.syslog import SharedFrames, SyslogEncoder
 from logger.drains.tcp_syslog import client_tls_context, describe_connect_error
 from logger.drains.url import DrainUrl, HttpFormat
 from logger.lines import ParsedLine
@@ -58,14 +58,26 @@ def retry_after_seconds(value: str | None) -> float | None:
 class HttpSink:
     """`https://` and `http://` drains."""
 
-    def __init__(self, url: DrainUrl, app: str, settings: DrainSettings, token: str) -> None:
+    def __init__(
+        self,
+        url: DrainUrl,
+        app: str,
+        settings: DrainSettings,
+        token: str,
+        frames: SharedFrames | None = None,
+    ) -> None:
+        """`frames`: the app's shared frames (DrainRegistry), else a private encoder."""
         self._url = url
         self._settings = settings
         self._request_url = url.request_url()
         self._tls: ssl.SSLContext | bool = (
             client_tls_context(settings.ca_file) if url.scheme == "https" else False
         )
-        self._syslog = SyslogEncoder(app, settings.syslog_facility, settings.syslog_hostname)
+        if frames is None:
+            frames = SharedFrames(
+                SyslogEncoder(app, settings.syslog_facility, settings.syslog_hostname)
+            )
+        self._syslog = frames
         self._json = msgspec.json.Encoder()
         self._ndjson = url.http_format is HttpFormat.NDJSON
         self._headers = {

@@ -34,10 +34,11 @@ from logger.drains.errors import (
 )
 from logger.drains.http import HttpSink
 from logger.drains.settings import DrainSettings
+from logger.drains.syslog import SharedFrames, SyslogEncoder
 from logger.drains.tcp_syslog import TcpSyslogSink
 from logger.drains.telemetry import DrainMetrics, DrainTelemetry
 from logger.drains.udp_syslog import UdpSyslogSink
-from logger.drains.url import DrainUrl, parse_drain_url
+from logger.drains.url import DrainUrl, HttpFormat, parse_drain_url
 from logger.drains.view import DrainView
 from logger.lines import format_timestamp
 
@@ -50,15 +51,28 @@ _Entries = list[dict[str, Any]]
 _APP_NAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$")
 
 
-def make_sink(
-    url: DrainUrl, app: str, settings: DrainSettings, token: str, metrics: DrainMetrics
-) -> Sink:
-    """The sink for a URL's scheme."""
+def sends_frames(url: DrainUrl) -> bool:
+    """Whether the drain sends octet-counted RFC 5424 frames (TCP, TLS, Logplex)."""
     if url.transport == "http":
-        return HttpSink(url, app, settings, token)
+        return url.http_format is HttpFormat.LOGPLEX
+    return url.transport != "udp"
+
+
+def make_sink(
+    url: DrainUrl,
+    app: str,
+    settings: DrainSettings,
+    token: str,
+    metrics: DrainMetrics,
+    frames: SharedFrames | None = None,
+) -> Sink:
+    """The sink for a URL's scheme; `frames` is shared with the app's other
+    drains that send frames (None: the sink encodes on its own)."""
+    if url.transport == "http":
+        return HttpSink(url, app, settings, token, frames)
     if url.transport == "udp":
         return UdpSyslogSink(url, app, settings, metrics)
-    return TcpSyslogSink(url, app, settings)
+    return TcpSyslogSink(url, app, settings, frames)
 
 
 def check_app_name(app: str) -> None:
@@ -86,6 +100,10 @@ class DrainRegistry:
         self._tokens: dict[str, str] = {}
         # Replaced (never mutated) on change, so `deliver` iterates a snapshot.
         self._by_app: dict[str, tuple[Drain, ...]] = {}
+        # Per app, the frames its drains that send frames share (encoded once
+        # for all of them; see SharedFrames). Facility and hostname are global
+        # settings, so one per app is enough.
+        self._frames: dict[str, SharedFrames] = {}
         self._unloadable: _Entries = []
         self._lock = asyncio.Lock()
         self._started = False
@@ -133,6 +151,7 @@ class DrainRegistry:
             drains = list(self._drains.values())
             self._drains.clear()
             self._by_app = {}
+            self._frames = {}
             self._started = False
             await asyncio.gather(
                 *(drain.close(self._settings.flush_timeout) for drain in drains),
@@ -214,6 +233,10 @@ class DrainRegistry:
         """The live Drain (for tests and tools: `wait_idle`, counters)."""
         return self._drains.get(drain_id)
 
+    def shared_frames(self, app: str) -> SharedFrames | None:
+        """The frames the app's drains share (for tests and tools)."""
+        return self._frames.get(app)
+
     # -- internals --------------------------------------------------------------
 
     def _build(self, entry: dict[str, Any]) -> Drain:
@@ -221,7 +244,8 @@ class DrainRegistry:
         check_app_name(app)
         url = parse_drain_url(str(entry["url"]))
         metrics = self._telemetry.for_drain(drain_id, app, url.scheme)
-        sink = make_sink(url, app, self._settings, token, metrics)
+        frames = self._shared_frames(app) if sends_frames(url) else None
+        sink = make_sink(url, app, self._settings, token, metrics, frames)
         drain = Drain(
             drain_id,
             app,
@@ -240,6 +264,7 @@ class DrainRegistry:
         by_app = dict(self._by_app)
         by_app[drain.app] = (*by_app.get(drain.app, ()), drain)
         self._by_app = by_app
+        self._count_sharers(drain.app)
 
     def _detach(self, drain: Drain) -> None:
         self._drains.pop(drain.id, None)
@@ -250,6 +275,26 @@ class DrainRegistry:
         else:
             by_app.pop(drain.app, None)
         self._by_app = by_app
+        self._count_sharers(drain.app)
+
+    def _shared_frames(self, app: str) -> SharedFrames:
+        frames = self._frames.get(app)
+        if frames is None:
+            settings = self._settings
+            encoder = SyslogEncoder(app, settings.syslog_facility, settings.syslog_hostname)
+            frames = self._frames[app] = SharedFrames(encoder)
+        return frames
+
+    def _count_sharers(self, app: str) -> None:
+        """Tell the app's SharedFrames how many attached drains use it; forget
+        it with the last one (a removed drain's sink may still hold it)."""
+        frames = self._frames.get(app)
+        if frames is None:
+            return
+        sharers = sum(1 for drain in self._by_app.get(app, ()) if sends_frames(drain.url))
+        frames.set_sharers(sharers)
+        if not sharers:
+            del self._frames[app]
 
     async def _dispose(self, drain: Drain) -> None:
         await drain.close()

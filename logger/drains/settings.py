@@ -41,6 +41,9 @@ class DrainSettings:
     udp_max_bytes: int = DEFAULT_UDP_MAX_BYTES
     syslog_hostname: str = ""
     syslog_facility: int = 1
+    # Seconds a TCP or TLS syslog drain waits for a fuller batch: a busy drain
+    # sends a few milliseconds of lines per write instead of each offer's.
+    syslog_linger: float = 0.005
 
     def __post_init__(self) -> None:
         if self.retry_max < self.retry_base:
@@ -92,6 +95,9 @@ class DrainSettings:
             syslog_hostname=env_str(environ, "WF_DRAIN_SYSLOG_HOSTNAME", "").strip(),
             syslog_facility=env_int(
                 environ, "WF_DRAIN_SYSLOG_FACILITY", cls.syslog_facility, maximum=23
+            ),
+            syslog_linger=env_float(
+                environ, "WF_DRAIN_SYSLOG_LINGER", cls.syslog_linger, maximum=1.0
             ),
         )
 

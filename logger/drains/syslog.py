@@ -31,6 +31,13 @@ _SEVERITIES = {STDOUT[0]: SEVERITY_INFO, STDERR[0]: SEVERITY_ERROR, NO_STREAM[0]
 # so it is built once per process and looked up afterwards.
 _HEADER_CACHE_LIMIT = 4096
 _HEAD_START = 1 + TIMESTAMP_LENGTH + 1
+# PRI and VERSION aside, a message is the timestamp, a header and the body.
+_TIMESTAMP_END = _HEAD_START - 1
+# An app's shared frame cache (SharedFrames) holds two generations, each of at
+# most this many lines and this many bytes of frames: a generation spans a
+# couple of default batches (500 lines), the lag between one app's drains.
+SHARED_FRAMES_LINES = 2048
+SHARED_FRAMES_BYTES = 1 << 20
 
 
 def severity_for(marker: int) -> int:
@@ -87,14 +94,41 @@ class SyslogEncoder:
 
     def frames(self, lines: Iterable[bytes]) -> bytes:
         """Octet-counted messages (RFC 6587 3.4.1): `LEN SP MSG`, back to back."""
+        # `message` inlined, its parts joined once for the whole batch rather
+        # than per message: about 15% less time per line.
         parts: list[bytes] = []
-        append = parts.append
-        message = self.message
+        extend = parts.extend
+        prefixes = self._prefixes
+        notice = prefixes[NO_STREAM[0]]
+        cache = self._cache
+        fixed = _TIMESTAMP_END - 1  # the timestamp's length
         for stored in lines:
-            encoded = message(stored)
-            append(b"%d " % len(encoded))
-            append(encoded)
+            close_at = stored.find(b"]: ", _HEAD_START)
+            prefix = prefixes.get(stored[0]) or notice
+            if close_at < 0:
+                header = self._fallback
+                body = stored[_HEAD_START:]
+            else:
+                key = stored[_HEAD_START:close_at]
+                header = cache.get(key) or self._header(key)  # never empty
+                body = stored[close_at + 3 :]
+            length = len(prefix) + fixed + len(header) + len(body)
+            extend((b"%d " % length, prefix, stored[1:_TIMESTAMP_END], header, body))
         return b"".join(parts)
+
+    def frame(self, stored: bytes) -> bytes:
+        """One octet-counted message, `LEN SP MSG` (`message` inlined: one copy)."""
+        close_at = stored.find(b"]: ", _HEAD_START)
+        prefix = self._prefixes.get(stored[0]) or self._prefixes[NO_STREAM[0]]
+        if close_at < 0:
+            header = self._fallback
+            body = stored[_HEAD_START:]
+        else:
+            key = stored[_HEAD_START:close_at]
+            header = self._cache.get(key) or self._header(key)
+            body = stored[close_at + 3 :]
+        length = len(prefix) + _TIMESTAMP_END - 1 + len(header) + len(body)
+        return b"%d %b%b%b%b" % (length, prefix, stored[1:_TIMESTAMP_END], header, body)
 
     def datagrams(self, lines: Sequence[bytes], limit: int) -> tuple[list[bytes], int]:
         """One message per datagram (RFC 5426), each cut to `limit` bytes on a
@@ -124,6 +158,81 @@ class SyslogEncoder:
             self._cache.clear()
         self._cache[key] = header
         return header
+
+
+class SharedFrames:
+    """The octet-counted frames of one app's lines, for all its drains that send
+    frames (TCP and TLS syslog, Logplex HTTP) with the same encoder settings.
+
+    Each drain still takes its own batches at its own pace (one may be backing
+    off, another lingering), so the sharing is a memo rather than encoding at
+    offer time: the first drain to send a line encodes it and the others find
+    the frame in a dict keyed by the stored line. Ingest hands every drain of
+    an app the very same `bytes` objects, and a bytes object caches its hash,
+    so a hit costs one dict lookup. A miss (a drain that lags by more than the
+    cache holds) encodes again: the cache's bound changes speed, never output.
+
+    The cache has two generations: when the current one reaches
+    `SHARED_FRAMES_LINES` lines or `SHARED_FRAMES_BYTES` bytes of frames, it
+    becomes the previous one and the old previous one is dropped, so at most
+    twice those limits are held (FIFO eviction from one dict would rescan its
+    deleted entries). With fewer than two sharers (the common single drain)
+    `frames` is the plain encoder's, with no cache at all.
+    """
+
+    __slots__ = ("_bytes", "_current", "_encoder", "_previous", "_previous_bytes", "_sharers")
+
+    def __init__(self, encoder: SyslogEncoder) -> None:
+        self._encoder = encoder
+        self._sharers = 0
+        self._current: dict[bytes, bytes] = {}
+        self._previous: dict[bytes, bytes] = {}
+        self._bytes = self._previous_bytes = 0  # of the frames in each generation
+
+    @property
+    def sharers(self) -> int:
+        return self._sharers
+
+    @property
+    def cached_lines(self) -> int:
+        return len(self._current) + len(self._previous)
+
+    @property
+    def cached_bytes(self) -> int:
+        """Bytes of frames held (both generations; keys are the drains' own lines)."""
+        return self._bytes + self._previous_bytes
+
+    def set_sharers(self, sharers: int) -> None:
+        """How many drains use these frames; below two the cache is dropped."""
+        self._sharers = sharers
+        if sharers < 2:
+            self._current, self._previous = {}, {}
+            self._bytes = self._previous_bytes = 0
+
+    def frames(self, lines: Sequence[bytes]) -> bytes:
+        """The same bytes as `SyslogEncoder.frames(lines)`."""
+        if self._sharers < 2:
+            return self._encoder.frames(lines)
+        current = self._current
+        try:  # a drain after the first: every frame found, in one C loop
+            return b"".join(map(current.__getitem__, lines))
+        except KeyError:
+            pass
+        parts: list[bytes] = []
+        append = parts.append
+        get = current.get
+        for stored in lines:
+            framed = get(stored)
+            if framed is None:
+                framed = self._previous.get(stored) or self._encoder.frame(stored)
+                current[stored] = framed
+                self._bytes += len(framed)
+                if len(current) >= SHARED_FRAMES_LINES or self._bytes >= SHARED_FRAMES_BYTES:
+                    self._previous, self._previous_bytes = current, self._bytes
+                    self._current = current = {}
+                    self._bytes, get = 0, current.get
+            append(framed)
+        return b"".join(parts)
 
 
 def split_frames(data: bytes) -> tuple[list[bytes], bytes]:

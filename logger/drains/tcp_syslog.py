@@ -19,7 +19,7 @@ from pathlib import Path
 from logger.drains.base import Batch
 from logger.drains.errors import RetryableDelivery
 from logger.drains.settings import DrainSettings
-from logger.drains.syslog import SyslogEncoder
+from logger.drains.syslog import SharedFrames, SyslogEncoder
 from logger.drains.url import DrainUrl
 
 # Batches can be large; let the transport hold one without pausing early.
@@ -59,18 +59,31 @@ def describe_connect_error(
 class TcpSyslogSink:
     """`syslog://`, `syslog+tcp://` and `syslog+tls://` drains."""
 
-    linger = 0.0
-
-    def __init__(self, url: DrainUrl, app: str, settings: DrainSettings) -> None:
+    def __init__(
+        self,
+        url: DrainUrl,
+        app: str,
+        settings: DrainSettings,
+        frames: SharedFrames | None = None,
+    ) -> None:
+        """`frames`: the app's shared frames (DrainRegistry), else a private encoder."""
         self._url = url
         self._settings = settings
-        self._encoder = SyslogEncoder(app, settings.syslog_facility, settings.syslog_hostname)
+        if frames is None:
+            frames = SharedFrames(
+                SyslogEncoder(app, settings.syslog_facility, settings.syslog_hostname)
+            )
+        self._frames = frames
         self._tls = client_tls_context(settings.ca_file) if url.transport == "tls" else None
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
 
+    @property
+    def linger(self) -> float:
+        return self._settings.syslog_linger
+
     async def send(self, batch: Batch) -> int:
-        data = self._encoder.frames(batch.lines)
+        data = self._frames.frames(batch.lines)
         writer = await self._connection()
         url = self._url
         try:

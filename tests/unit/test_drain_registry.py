@@ -219,3 +219,27 @@ async def test_metrics_carry_no_url_and_go_away_with_the_drain(tmp_path: Path) -
     await drains.close()
     # Closing takes the families off the registry, so a new one can use it.
     DrainRegistry(settings_for(tmp_path), metrics)
+
+
+async def test_an_apps_frame_sending_drains_share_one_encoder(tmp_path: Path) -> None:
+    drains = DrainRegistry(settings_for(tmp_path, per_app=6), CollectorRegistry())
+    tcp = await drains.add("shop", dead_url())
+    await drains.add("shop", dead_url("syslog+udp"))  # datagrams: not framed
+    await drains.add("shop", dead_url("https") + "/in?format=ndjson")  # JSON: not framed
+    shared = drains.shared_frames("shop")
+    assert shared is not None
+    assert shared.sharers == 1  # one drain alone: no cache
+    logplex = await drains.add("shop", dead_url("https") + "/in")
+    tls = await drains.add("shop", dead_url("syslog+tls"))
+    assert drains.shared_frames("shop") is shared
+    assert shared.sharers == 3
+    await drains.add("blog", dead_url())
+    assert drains.shared_frames("blog") is not shared
+    assert await drains.remove("shop", tcp.id)
+    assert await drains.remove("shop", logplex.id)
+    assert shared.sharers == 1
+    assert await drains.remove("shop", tls.id)
+    assert drains.shared_frames("shop") is None  # forgotten with its last sharer
+    assert await drains.remove_app("blog") == 1
+    assert drains.shared_frames("blog") is None
+    await drains.close()

@@ -28,6 +28,7 @@ def test_defaults() -> None:
         udp_max_bytes=2048,
         syslog_hostname="",
         syslog_facility=1,
+        syslog_linger=0.005,
     )
 
 
@@ -57,6 +58,7 @@ def test_every_variable_is_read(tmp_path: Path) -> None:
             "WF_DRAIN_UDP_MAX_BYTES": "1200",
             "WF_DRAIN_SYSLOG_HOSTNAME": "wf-logger",
             "WF_DRAIN_SYSLOG_FACILITY": "16",
+            "WF_DRAIN_SYSLOG_LINGER": "0.02",
         }
     )
     assert settings == DrainSettings(
@@ -75,6 +77,7 @@ def test_every_variable_is_read(tmp_path: Path) -> None:
         udp_max_bytes=1200,
         syslog_hostname="wf-logger",
         syslog_facility=16,
+        syslog_linger=0.02,
     )
 
 

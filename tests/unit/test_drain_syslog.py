@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from logger.drains.syslog import (
+    SHARED_FRAMES_BYTES,
+    SHARED_FRAMES_LINES,
+    SharedFrames,
     SyslogEncoder,
     printable_field,
     severity_for,
@@ -124,3 +129,74 @@ def test_frames_round_trip_for_any_messages(messages: list[str]) -> None:
     assert decoded == [encoder.message(line) for line in lines]
     prefix_length = len(f"<14>1 {TS} shop shop web.1 - - ".encode())
     assert [item[prefix_length:].decode() for item in decoded] == messages
+
+
+def reference_frames(encoder: SyslogEncoder, lines: list[bytes]) -> bytes:
+    """RFC 6587 octet counting spelled out, message by message."""
+    return b"".join(b"%d %b" % (len(m), m) for m in map(encoder.message, lines))
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from([b"o", b"e", b"-", b"?"]),
+            st.text(max_size=20),
+            st.text(max_size=200),
+        ),
+        min_size=1,
+        max_size=20,
+    )
+)
+def test_frames_match_the_messages_octet_counted(specs: list[tuple[bytes, str, str]]) -> None:
+    encoder = SyslogEncoder("shop", facility=16, hostname="wf")
+    lines = [stored(stream, source, text) for stream, source, text in specs]
+    lines.append(b"o" + f"{TS} no source".encode())
+    assert encoder.frames(lines) == reference_frames(encoder, lines)
+    assert b"".join(map(encoder.frame, lines)) == reference_frames(encoder, lines)
+
+
+def test_shared_frames_are_the_encoders_bytes_for_every_sharer() -> None:
+    shared = SharedFrames(SyslogEncoder("shop"))
+    shared.set_sharers(3)
+    lines = [stored(b"oe-"[n % 3 : n % 3 + 1], f"web.{n % 4}", f"line {n}") for n in range(900)]
+    expected = reference_frames(SyslogEncoder("shop"), lines)
+    # Three drains taking different batches of the same lines, at their own pace.
+    for cuts in ([0, 300, 600, 900], [0, 500, 900], [0, 1, 899, 900]):
+        assert b"".join(shared.frames(lines[a:b]) for a, b in itertools.pairwise(cuts)) == expected
+    assert shared.cached_lines == 900  # encoded once, then found
+    # Equal lines that are other objects find the same frames.
+    assert shared.frames([bytes(bytearray(line)) for line in lines[:5]]) == (
+        reference_frames(SyslogEncoder("shop"), lines[:5])
+    )
+
+
+def test_a_single_sharer_has_no_cache() -> None:
+    shared = SharedFrames(SyslogEncoder("shop"))
+    lines = [stored(b"o", "web.1", f"line {n}") for n in range(50)]
+    for sharers in (0, 1):
+        shared.set_sharers(sharers)
+        assert shared.frames(lines) == reference_frames(SyslogEncoder("shop"), lines)
+        assert (shared.cached_lines, shared.cached_bytes) == (0, 0)
+    shared.set_sharers(2)
+    shared.frames(lines)
+    assert shared.cached_lines == 50
+    shared.set_sharers(1)  # the other drain was removed: the cache goes
+    assert (shared.cached_lines, shared.cached_bytes) == (0, 0)
+
+
+def test_the_shared_cache_stays_within_its_bounds() -> None:
+    shared = SharedFrames(SyslogEncoder("shop"))
+    shared.set_sharers(2)
+    reference = SyslogEncoder("shop")
+    small = [stored(b"o", "web.1", f"line {n}") for n in range(SHARED_FRAMES_LINES * 3 + 7)]
+    for start in range(0, len(small), 500):
+        chunk = small[start : start + 500]
+        assert shared.frames(chunk) == shared.frames(chunk) == reference_frames(reference, chunk)
+        assert shared.cached_lines <= 2 * SHARED_FRAMES_LINES
+    big = [stored(b"o", "web.1", f"{n} " + "x" * 60_000) for n in range(60)]
+    for start in range(0, len(big), 7):
+        chunk = big[start : start + 7]
+        assert shared.frames(chunk) == reference_frames(reference, chunk)
+        # A generation closes at its limit, so it can pass it by one frame.
+        assert shared.cached_bytes <= 2 * (SHARED_FRAMES_BYTES + 61_000)
+    assert shared.cached_bytes > SHARED_FRAMES_BYTES // 2
