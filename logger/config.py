@@ -13,7 +13,9 @@ from logger.store.memory import StoreSettings
 
 @dataclass(frozen=True)
 class ApiSettings:
-    host: str = "0.0.0.0"
+    # The logs and drains API has no authentication of its own (the controller
+    # is the authenticated front), so it listens on loopback unless told to.
+    host: str = "127.0.0.1"
     port: int = 8088
     default_lines: int = 100
     # A follow ends after `timeout` seconds, never more than this.

@@ -23,7 +23,7 @@ from logger.errors import SettingsError
 # Each flag sets the environment variable the settings read, so flags and
 # variables are two spellings of one setting (the flag wins).
 SETTING_FLAGS: list[tuple[str, str, str]] = [
-    ("--host", "WF_LOGGER_HOST", "Address the logs API listens on [0.0.0.0]."),
+    ("--host", "WF_LOGGER_HOST", "Address the logs and drains API listens on [127.0.0.1]."),
     ("--http-port", "WF_LOGGER_PORT", "Port of the logs API [8088]."),
     ("--forward-host", "WF_FORWARD_HOST", "Address the forward input listens on [0.0.0.0]."),
     ("--forward-port", "WF_FORWARD_PORT", "Port of the forward input, TCP and UDP [24224]."),

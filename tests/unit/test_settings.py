@@ -10,6 +10,7 @@ def test_defaults() -> None:
     settings = LoggerSettings.from_env({})
     assert settings.forward.port == 24224
     assert settings.api.port == 8088
+    assert settings.api.host == "127.0.0.1"  # no auth of its own: loopback unless told
     assert settings.store.lines_per_app == 1000
     assert settings.max_line_bytes == 16384
     assert settings.forward.handshake is None
