@@ -15,9 +15,7 @@ and never fails the user's request.
 from __future__ import annotations
 
 import asyncio
-import base64
 import logging
-import os
 import ssl
 import time
 from pathlib import Path
@@ -25,7 +23,8 @@ from typing import Any, Protocol
 
 import msgpack
 
-from logger.forward.client import event_time
+from logger.errors import LoggerError
+from logger.forward.client import ForwardAddress, check_ack, check_pong, chunked_frame
 from logger.forward.handshake import client_ping
 from logger.ingest import Ingestor
 
@@ -57,19 +56,16 @@ class ForwardPlatformLog:
         ca_file: Path | None = None,
         timeout: float = 5.0,
     ) -> None:
-        scheme, _, address = forward_url.partition("://")
-        host, _, port = address.rpartition(":")
-        if scheme not in ("tcp", "tls") or not host or not port.isdigit():
-            raise ValueError(f"not a forward URL (tcp:// or tls://host:port): {forward_url!r}")
-        self._host, self._port = host, int(port)
-        self._tls = ssl.create_default_context(cafile=ca_file) if scheme == "tls" else None
+        address = ForwardAddress.parse(forward_url)
+        self._host, self._port = address.host, address.port
+        self._tls = ssl.create_default_context(cafile=ca_file) if address.tls else None
         self._shared_key = shared_key.encode() if shared_key else None
         self._timeout = timeout
 
     async def write(self, app: str, message: str) -> None:
         try:
             await asyncio.wait_for(self._send(app, message), self._timeout)
-        except (OSError, TimeoutError, ValueError, msgpack.ExtraData) as error:
+        except (OSError, TimeoutError, ValueError, LoggerError) as error:
             log.warning(
                 "could not write a platform line for %s to %s:%d: %s",
                 app,
@@ -87,16 +83,13 @@ class ForwardPlatformLog:
                 helo = await _receive(reader, unpacker)
                 ping, _ = client_ping(helo, self._shared_key, "wf-controller")
                 writer.write(ping)
-                pong = await _receive(reader, unpacker)
-                if not (isinstance(pong, list) and len(pong) == 5 and pong[1] is True):
-                    raise ValueError("the logger refused the handshake")
-            chunk = base64.b64encode(os.urandom(16)).decode()
-            entry = [event_time(time.time_ns()), {"log": message}]
-            writer.write(msgpack.packb([f"app.{app}.{SOURCE}", [entry], {"chunk": chunk}]))
+                check_pong(await _receive(reader, unpacker))
+            frame, chunk = chunked_frame(
+                f"app.{app}.{SOURCE}", [(time.time_ns(), {"log": message})]
+            )
+            writer.write(frame)
             await writer.drain()
-            reply = await _receive(reader, unpacker)
-            if not (isinstance(reply, dict) and reply.get("ack") == chunk):
-                raise ValueError("the logger did not acknowledge the line")
+            check_ack(await _receive(reader, unpacker), chunk)
         finally:
             writer.close()
             await asyncio.gather(writer.wait_closed(), return_exceptions=True)

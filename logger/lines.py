@@ -53,13 +53,22 @@ def source_label(app: str, process: str, instance: str) -> str:
     return f"{app}[{process}]: "
 
 
+def clean_text(text: str) -> str:
+    """Text that encodes as UTF-8: bytes that were not valid UTF-8 on the wire
+    (decoded with surrogateescape, so they arrive as lone surrogates) become U+FFFD."""
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return text
+
+
 def encode_text(text: str) -> bytes:
     """UTF-8, with bytes that were not valid UTF-8 on the wire shown as U+FFFD."""
     try:
         return text.encode()
     except UnicodeEncodeError:
-        # Undecodable input bytes arrive as lone surrogates (surrogateescape).
-        return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace").encode()
+        return clean_text(text).encode()
 
 
 def platform_line(app: str, source: str, message: str, epoch_ns: int) -> bytes:

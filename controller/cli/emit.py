@@ -10,7 +10,7 @@ from itertools import islice
 import click
 
 from logger.errors import LoggerError
-from logger.forward.client import ForwardClient
+from logger.forward.client import ForwardAddress, ForwardClient
 
 BATCH_LINES = 500
 
@@ -43,12 +43,12 @@ def emit(
 
     The shared key, if the logger wants one, is read from WF_FORWARD_SHARED_KEY.
     """
-    scheme, _, address = forward_url.partition("://")
-    host, _, port_text = address.rpartition(":")
-    if scheme not in ("tcp", "tls") or not host or not port_text.isdigit():
+    try:
+        address = ForwardAddress.parse(forward_url)
+    except ValueError:
         raise click.BadParameter(
             "use tcp://host:port or tls://host:port", param_hint="--forward-url"
-        )
+        ) from None
     lines: Iterable[str] = (
         [" ".join(message)] if message else (line.rstrip("\n") for line in sys.stdin)
     )
@@ -56,10 +56,10 @@ def emit(
     sent = 0
     try:
         with ForwardClient(
-            host,
-            int(port_text),
+            address.host,
+            address.port,
             shared_key=shared_key.encode() if shared_key else None,
-            tls=scheme == "tls",
+            tls=address.tls,
             ca_file=ca_file,
         ) as client:
             for batch in _batches(lines, BATCH_LINES):

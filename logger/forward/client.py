@@ -13,6 +13,7 @@ import os
 import socket
 import ssl
 import struct
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
@@ -22,10 +23,47 @@ from logger.errors import ForwardError, HandshakeFailed
 from logger.forward.handshake import client_ping
 
 
+@dataclass(frozen=True)
+class ForwardAddress:
+    """Where a forward client connects: `tcp://host:port` or `tls://host:port`."""
+
+    host: str
+    port: int
+    tls: bool
+
+    @classmethod
+    def parse(cls, url: str) -> ForwardAddress:
+        scheme, _, address = url.partition("://")
+        host, _, port = address.rpartition(":")
+        if scheme not in ("tcp", "tls") or not host or not port.isdigit():
+            raise ValueError(f"not a forward URL (tcp:// or tls://host:port): {url!r}")
+        return cls(host, int(port), scheme == "tls")
+
+
 def event_time(epoch_ns: int) -> msgpack.ExtType:
     """EventTime: msgpack ext type 0, big-endian seconds then nanoseconds."""
     seconds, nanos = divmod(epoch_ns, 1_000_000_000)
     return msgpack.ExtType(0, struct.pack(">II", seconds, nanos))
+
+
+def chunked_frame(tag: str, records: list[tuple[int, dict[str, Any]]]) -> tuple[bytes, str]:
+    """A Forward-mode frame asking for an ack, and the chunk id the ack must carry."""
+    chunk = base64.b64encode(os.urandom(16)).decode()
+    entries = [[event_time(epoch_ns), record] for epoch_ns, record in records]
+    return msgpack.packb([tag, entries, {"chunk": chunk, "size": len(entries)}]), chunk
+
+
+def check_ack(reply: object, chunk: str) -> None:
+    if not (isinstance(reply, dict) and reply.get("ack") == chunk):
+        raise ForwardError(f"unexpected reply instead of an ack: {reply!r}")
+
+
+def check_pong(pong: object) -> None:
+    """Raises HandshakeFailed unless the server accepted our PING."""
+    if not (isinstance(pong, list) and len(pong) == 5 and pong[0] == "PONG"):
+        raise HandshakeFailed("server did not answer the PING with a PONG")
+    if pong[1] is not True:
+        raise HandshakeFailed(f"server refused the handshake: {pong[2]}")
 
 
 class ForwardClient:
@@ -53,13 +91,9 @@ class ForwardClient:
 
     def send(self, tag: str, records: list[tuple[int, dict[str, Any]]]) -> None:
         """Send one Forward-mode frame and wait until the logger acks it."""
-        chunk = base64.b64encode(os.urandom(16)).decode()
-        entries = [[event_time(epoch_ns), record] for epoch_ns, record in records]
-        frame = msgpack.packb([tag, entries, {"chunk": chunk, "size": len(entries)}])
+        frame, chunk = chunked_frame(tag, records)
         self._sock.sendall(frame)
-        reply = self._receive()
-        if not (isinstance(reply, dict) and reply.get("ack") == chunk):
-            raise ForwardError(f"unexpected reply instead of an ack: {reply!r}")
+        check_ack(self._receive(), chunk)
 
     def close(self) -> None:
         self._sock.close()
@@ -81,11 +115,7 @@ class ForwardClient:
         helo = self._receive()
         ping, _ = client_ping(helo, shared_key, hostname, username, password)
         self._sock.sendall(ping)
-        pong = self._receive()
-        if not (isinstance(pong, list) and len(pong) == 5 and pong[0] == "PONG"):
-            raise HandshakeFailed("server did not answer the PING with a PONG")
-        if pong[1] is not True:
-            raise HandshakeFailed(f"server refused the handshake: {pong[2]}")
+        check_pong(self._receive())
 
     def _receive(self) -> Any:
         while True:

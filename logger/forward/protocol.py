@@ -30,6 +30,7 @@ import msgpack
 import msgspec
 
 from logger.errors import FrameTooLarge, InvalidEntry, MalformedFrame, MalformedStream
+from logger.lines import clean_text
 from logger.model import (
     NO_METADATA,
     AnyRecord,
@@ -373,13 +374,7 @@ def _as_text(value: object) -> str | None:
 def _as_clean_text(value: object) -> str | None:
     """Text that encodes as UTF-8: undecodable input bytes become U+FFFD."""
     text = _as_text(value)
-    if text is None:
-        return None
-    try:
-        text.encode()
-    except UnicodeEncodeError:
-        return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-    return text
+    return None if text is None else clean_text(text)
 
 
 def _compact_json(value: object) -> str:
