@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 import aiohttp
 from aiohttp import web
 
+from controller import health
 from controller.api import apps, auth, drains, logs, metrics, perms
 from controller.api.errors import json_errors
 from controller.auth.middleware import authenticate
@@ -37,17 +38,12 @@ from controller.platform_log import ForwardPlatformLog, PlatformLog
 from controller.scheduler.base import Scheduler
 from controller.scheduler.none import NoScheduler
 from controller.settings import ControllerSettings, SchedulerKind
+from controller.telemetry import TELEMETRY, ControllerTelemetry, measure_requests
 
 log = logging.getLogger("controller")
-routes = web.RouteTableDef()
 # Reconciliation attempts while the logger is not reachable yet, and the pause.
 RECONCILE_ATTEMPTS = 30
 RECONCILE_PAUSE = 1.0
-
-
-@routes.get("/healthz")
-async def healthz(request: web.Request) -> web.Response:
-    return web.Response(text="OK")
 
 
 def create_app(
@@ -56,9 +52,11 @@ def create_app(
     """The controller. `platform_log` defaults to the forward protocol to
     `settings.forward_url`; `wf serve` passes its in-process logger's."""
     app = web.Application(
-        middlewares=[json_errors, authenticate], client_max_size=settings.max_body_bytes
+        middlewares=[measure_requests, json_errors, authenticate],
+        client_max_size=settings.max_body_bytes,
     )
     app[SETTINGS] = settings
+    app[TELEMETRY] = ControllerTelemetry()
     app[PASSWORDS] = Passwords(settings.password_memory_kib, settings.password_time_cost)
     app[LIMITER] = LoginLimiter(settings.login_attempts, settings.login_window)
     app[PLATFORM_LOG] = platform_log or ForwardPlatformLog(
@@ -67,9 +65,8 @@ def create_app(
         ca_file=settings.forward_ca_file,
         timeout=settings.logger_timeout,
     )
-    for module in (auth, apps, perms, logs, drains, metrics):
+    for module in (health, auth, apps, perms, logs, drains, metrics):
         app.add_routes(module.routes)
-    app.add_routes(routes)
     app.cleanup_ctx.extend(
         [_database, _scheduler, _logger_client, metrics.metrics_backend, _reconcile]
     )

@@ -15,6 +15,7 @@ from aiohttp import web
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from controller.api.encoding import json_response
 from controller.api.errors import read_json_object, required_string
 from controller.auth import tokens
 from controller.auth.middleware import current_user_id
@@ -42,7 +43,7 @@ def user_json(user: User) -> dict[str, Any]:
         "username": user.username,
         "email": user.email,
         "is_superuser": user.is_admin,
-        "date_joined": user.created_at.isoformat(),
+        "date_joined": user.created_at,
     }
 
 
@@ -81,7 +82,7 @@ async def register(request: web.Request) -> web.Response:
             await session.flush()
         except IntegrityError:
             raise Conflict(f"the username {username} is taken") from None
-    return web.json_response(user_json(user), status=201)
+    return json_response(user_json(user), status=201)
 
 
 @routes.post("/v2/auth/login")
@@ -103,7 +104,7 @@ async def login(request: web.Request) -> web.Response:
             raise Unauthorized("wrong username or password")
         limiter.succeeded(*keys)
         token = await tokens.issue(session, user, settings.token_ttl)
-    return web.json_response({"token": token, "username": user.username})
+    return json_response({"token": token, "username": user.username})
 
 
 @routes.get("/v2/auth/whoami")
@@ -111,7 +112,7 @@ async def whoami(request: web.Request) -> web.Response:
     user = request_user(request)
     if user is None:
         raise Unauthorized("authentication required")
-    return web.json_response(user_json(user))
+    return json_response(user_json(user))
 
 
 @routes.post("/v2/auth/logout")

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from controller.api.access import Access, load_app
 from controller.api.apps import signed_in
+from controller.api.encoding import json_response
 from controller.api.errors import read_json_object, required_string
 from controller.db.models import App, Drain
 from controller.errors import BadRequest, LoggerUnavailable, NotFound
@@ -38,7 +39,7 @@ def drain_json(drain: Drain, status: dict[str, Any] | None = None) -> dict[str, 
         "id": drain.id,
         "app": drain.app_id,
         "url": redact_url(drain.url),
-        "created": drain.created_at.isoformat(),
+        "created": drain.created_at,
     }
     for field in _STATUS_FIELDS:
         shown[field] = status.get(field) if status else None
@@ -62,7 +63,7 @@ async def list_drains(request: web.Request) -> web.Response:
     except LoggerUnavailable:
         statuses = {}  # the list still answers; the state shows as null
     results = [drain_json(drain, statuses.get(drain.logger_id or "")) for drain in drains]
-    return web.json_response({"count": len(results), "results": results})
+    return json_response({"count": len(results), "results": results})
 
 
 @routes.post("/v2/apps/{id}/drains")
@@ -86,7 +87,7 @@ async def add_drain(request: web.Request) -> web.Response:
     await request.app[PLATFORM_LOG].write(
         app.id, f"{user.username} added a drain to {redact_url(url)}"
     )
-    return web.json_response(drain_json(drain, pushed), status=201)
+    return json_response(drain_json(drain, pushed), status=201)
 
 
 @routes.delete("/v2/apps/{id}/drains/{drain}")

@@ -14,6 +14,7 @@ from sqlalchemy import delete, select
 
 from controller.api.access import Access, is_collaborator, load_app
 from controller.api.apps import signed_in
+from controller.api.encoding import json_response
 from controller.api.errors import read_json_object, required_string
 from controller.db.models import Permission, User
 from controller.errors import BadRequest, Conflict, NotFound
@@ -34,7 +35,7 @@ async def list_perms(request: web.Request) -> web.Response:
             .order_by(User.username)
         )
         users = list(names.scalars())
-    return web.json_response({"users": users})
+    return json_response({"users": users})
 
 
 @routes.post("/v2/apps/{id}/perms")
@@ -55,7 +56,7 @@ async def add_perm(request: web.Request) -> web.Response:
     await request.app[PLATFORM_LOG].write(
         app.id, f"{user.username} added {username} as a collaborator"
     )
-    return web.json_response({"username": username}, status=201)
+    return json_response({"username": username}, status=201)
 
 
 @routes.delete("/v2/apps/{id}/perms/{username}")

@@ -10,7 +10,8 @@ from controller.auth import tokens
 from controller.errors import Unauthorized
 from controller.keys import SESSIONS, TOKEN_KEY, USER_KEY, request_user
 
-PUBLIC = frozenset({"/v2/auth/register", "/v2/auth/login", "/healthz", "/readyz"})
+# The probes and /metrics are public: see controller/health.py.
+PUBLIC = frozenset({"/v2/auth/register", "/v2/auth/login", "/healthz", "/readyz", "/metrics"})
 
 
 def presented_token(request: web.Request) -> str | None:
