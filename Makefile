@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint typecheck install system-deps schema-deps
+.PHONY: run test lint typecheck install system-deps schema-deps settings-docs
 
 $(BIN)/wf: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,10 @@ lint: install
 
 typecheck: install
 	$(BIN)/mypy
+
+# docs/settings.md from the settings declarations (a test fails when it drifts).
+settings-docs: install
+	$(BIN)/python -m controller.settings_catalog > docs/settings.md
 
 system-deps:
 	bash scripts/install-system-deps

@@ -1,13 +1,16 @@
 """The controller's side of the logger's HTTP APIs: logs and drains.
 
-Every failure to reach the logger, or an answer it should not have given,
-is a LoggerUnavailable (503 to the user); the logger's own 400 about a
-drain URL becomes the user's 400, with its (redacted) message.
+The one place this boundary's foreign errors are translated (`_logger_errors`):
+
+    aiohttp.ClientError, TimeoutError     -> LoggerUnavailable (503), type name only
+    an error status, an unexpected body   -> LoggerUnavailable (503), the logger's message
+    the logger's 400 about a drain URL    -> BadRequest (400), its (redacted) message
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import contextlib
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 from urllib.parse import quote
 
@@ -28,7 +31,7 @@ class LoggerClient:
         params = {"log_lines": str(lines)}
         if proc:
             params["proc"] = proc
-        try:
+        with _logger_errors():
             async with self._session.get(
                 self._logs_url(app), params=params, timeout=self._timeout
             ) as reply:
@@ -36,8 +39,6 @@ class LoggerClient:
                     return b""
                 await _check(reply, "read logs")
                 return await reply.read()
-        except (aiohttp.ClientError, TimeoutError) as error:
-            raise _unreachable(error) from None
 
     async def follow(
         self, app: str, lines: int, timeout: float, proc: str | None = None
@@ -50,23 +51,19 @@ class LoggerClient:
         stream_timeout = aiohttp.ClientTimeout(
             total=None, connect=self._timeout.total, sock_read=timeout + 30
         )
-        try:
+        with _logger_errors():
             async with self._session.get(
                 self._logs_url(app), params=params, timeout=stream_timeout
             ) as reply:
                 await _check(reply, "follow logs")
                 async for raw in reply.content:
                     yield raw.decode("utf-8", "replace").rstrip("\n")
-        except (aiohttp.ClientError, TimeoutError) as error:
-            raise _unreachable(error) from None
 
     async def purge(self, app: str) -> None:
-        try:
+        with _logger_errors():
             async with self._session.delete(self._logs_url(app), timeout=self._timeout) as reply:
                 if reply.status not in (204, 404):
                     await _check(reply, "delete logs")
-        except (aiohttp.ClientError, TimeoutError) as error:
-            raise _unreachable(error) from None
 
     # -- drains -----------------------------------------------------------------
 
@@ -103,7 +100,7 @@ class LoggerClient:
         url = f"{self._base}/drains/{quote(app, safe='')}"
         if drain_id is not None:
             url += f"/{quote(drain_id, safe='')}"
-        try:
+        with _logger_errors():
             async with self._session.request(
                 method, url, json=json, timeout=self._timeout
             ) as reply:
@@ -117,8 +114,6 @@ class LoggerClient:
                 if reply.status == 204 or reply.status == 404:
                     return None
                 return await reply.json()
-        except (aiohttp.ClientError, TimeoutError) as error:
-            raise _unreachable(error) from None
 
     def _logs_url(self, app: str) -> str:
         return f"{self._base}/logs/{quote(app, safe='')}"
@@ -140,6 +135,16 @@ async def _message(reply: aiohttp.ClientResponse) -> str:
     if isinstance(body, dict):
         return str(body.get("error") or body.get("detail") or text).strip()
     return text.strip()
+
+
+@contextlib.contextmanager
+def _logger_errors() -> Iterator[None]:
+    """aiohttp's errors and timeouts, as the controller's LoggerUnavailable."""
+    try:
+        yield
+    except (aiohttp.ClientError, TimeoutError) as error:
+        # The type only: the message may hold the logger's URL with its query.
+        raise _unreachable(error) from None
 
 
 def _unreachable(error: BaseException) -> LoggerUnavailable:

@@ -12,9 +12,9 @@ from prometheus_client import CollectorRegistry
 from logger import api
 from logger.components import COMPONENTS, READY, LoggerComponents
 from logger.config import LoggerSettings
-from logger.drains import DrainRegistry
 from logger.drains.api import DRAINS
 from logger.drains.api import routes as drain_routes
+from logger.drains.registry import DrainRegistry
 from logger.forward.server import ForwardServer
 from logger.ingest import Ingestor
 from logger.routing import Router

@@ -17,8 +17,8 @@ the upgrade, so those errors are plain HTTP 401 and 404 answers.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +28,8 @@ from controller.api.access import Access, load_app
 from controller.api.apps import signed_in
 from controller.errors import BadRequest, LoggerUnavailable
 from controller.keys import LOGGER, SESSIONS, SETTINGS
+
+log = logging.getLogger("controller.api.logs")
 
 routes = web.RouteTableDef()
 DEFAULT_LINES = 100
@@ -109,6 +111,7 @@ async def _websocket(request: web.Request, app: str) -> web.WebSocketResponse:
         for task in (relay, watcher):
             task.cancel()
         await asyncio.gather(relay, watcher, return_exceptions=True)
+    _log_failures(request, relay, watcher)
     code, reason = WSCloseCode.OK, b"end of logs"
     if relay.done() and not relay.cancelled() and isinstance(relay.exception(), LoggerUnavailable):
         code, reason = WSCloseCode.INTERNAL_ERROR, str(relay.exception()).encode()[:120]
@@ -130,9 +133,23 @@ async def _relay(
 
 
 async def _drain_client(ws: web.WebSocketResponse) -> None:
-    with contextlib.suppress(Exception):
+    try:
         async for _ in ws:
             pass  # frames after the request are ignored
+    except ConnectionError as error:  # the client left mid-frame: the end of this stream
+        log.debug("log stream client gone: %s", type(error).__name__)
+
+
+def _log_failures(request: web.Request, *tasks: asyncio.Task[None]) -> None:
+    """A relay or watcher that ended on an error nobody expects is logged with
+    its traceback (the logger being unreachable is expected: it closes the
+    socket with its reason)."""
+    for task in tasks:
+        if task.cancelled() or not task.done():
+            continue
+        error = task.exception()
+        if error is not None and not isinstance(error, LoggerUnavailable):
+            log.error("log stream of %s failed", request.path, exc_info=error)
 
 
 def _lines(raw: str) -> int:

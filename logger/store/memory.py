@@ -12,14 +12,35 @@ from collections import OrderedDict
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 
+from foundation.settings import Integer, Setting, Size, declared, from_environ
 from logger.store.base import ReadQuery, ReadResult, StoreStats
 from logger.store.ring import LINE_OVERHEAD_BYTES, AppRing
 
 
 @dataclass(frozen=True)
 class StoreSettings:
-    lines_per_app: int = 1000
-    max_bytes: int = 256 << 20
+    lines_per_app: int = declared(
+        Setting(
+            "WF_LOGGER_LINES_PER_APP",
+            Integer(1),
+            1000,
+            "Lines kept per app.",
+            flag="--lines-per-app",
+        )
+    )
+    max_bytes: int = declared(
+        Setting(
+            "WF_LOGGER_MAX_BUFFER_BYTES",
+            Size(1 << 16),
+            256 << 20,
+            "Bound on all buffered lines; past it the apps written least recently go.",
+            flag="--max-buffer-bytes",
+        )
+    )
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> StoreSettings:
+        return from_environ(cls, environ)
 
 
 def initial_seq() -> int:
