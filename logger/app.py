@@ -10,6 +10,7 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry
 
 from logger import api
+from logger.app_metrics import AppLogCollector, AppLogCounter
 from logger.components import COMPONENTS, READY, LoggerComponents
 from logger.config import LoggerSettings
 from logger.drains import DrainRegistry
@@ -21,7 +22,6 @@ from logger.routing import Router
 from logger.store.memory import MemoryStore
 from logger.tail import TailHub
 from logger.telemetry import TailStats, Telemetry
-from metrics.app_logs import AppLogCollector, AppLogCounter
 
 log = logging.getLogger("logger")
 FORWARD = web.AppKey("forward_server", ForwardServer)

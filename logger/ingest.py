@@ -10,13 +10,13 @@ import time
 from collections.abc import Sequence
 from typing import Protocol
 
+from logger.app_metrics import AppLogCounter
 from logger.forward.protocol import EventFrame
 from logger.lines import platform_line
 from logger.routing import Router
 from logger.store.base import LogStore
 from logger.tail import TailHub
 from logger.telemetry import Telemetry
-from metrics.app_logs import AppLogCounter
 
 
 class LineSubscriber(Protocol):

@@ -19,11 +19,11 @@ from dataclasses import dataclass, field
 
 from msgspec.msgpack import Ext
 
+from logger.app_metrics import ONE_LINE, AppLogCounter, StreamSlots
 from logger.errors import InvalidEntry
 from logger.forward.protocol import decode_kubernetes, event_time_ns
 from logger.lines import NO_STREAM, STDERR, STDOUT, encode_text, source_label, split_message
 from logger.model import Entry, PodLabels
-from metrics.app_logs import ONE_LINE, AppLogCounter, StreamSlots
 
 TAG_PREFIX = "app."
 DEFAULT_TAG_PROCESS = "app"
@@ -33,11 +33,11 @@ _NO_SLOTS: StreamSlots = [0, 0, 0]
 _NO_APP = ("", "", _NO_SLOTS)
 _NO_LABELS = PodLabels()
 # The stream marker byte in front of each stored line (see logger.lines), by
-# the stream's index in metrics.app_logs.StreamSlots.
+# the stream's index in logger.app_metrics.StreamSlots.
 _MARKERS = (STDOUT.decode(), STDERR.decode(), NO_STREAM.decode())
 _STREAM_INDEX: dict[str | None, int] = {"stdout": 0, "stderr": 1}
 # First characters of a message that may start with a level token or be
-# JSON with a level field (metrics.app_logs.detect_level decides).
+# JSON with a level field (logger.app_metrics.detect_level decides).
 _LEVEL_FIRST = frozenset("EWIDFCT{")
 _EVENT_TIME = struct.Struct(">II")
 # App names become URL path segments and line prefixes: no brackets, spaces or slashes.
