@@ -19,7 +19,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from logger.components import COMPONENTS, READY, LoggerComponents
-from logger.lines import ParsedLine, normalize_timestamp
+from logger.lines import ParsedLine, line_text, normalize_timestamp
 from logger.routing import APP_NAME
 from logger.store.base import ReadQuery
 from logger.tail import Batch
@@ -197,7 +197,7 @@ _RENDERERS = {"text": _render_batch_text, "json": _render_batch_json}
 
 def _render(lines: Iterable[tuple[int | None, bytes]], as_json: bool) -> bytes:
     if not as_json:
-        return b"".join([stored[1:] + b"\n" for _, stored in lines])
+        return b"".join([line_text(stored) + b"\n" for _, stored in lines])
     out = []
     for seq, stored in lines:
         parsed = ParsedLine.parse(stored)

@@ -11,7 +11,6 @@ is cached per pod and container, the timestamp's seconds part per second.
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 import struct
 from collections.abc import Sequence
@@ -22,7 +21,16 @@ from msgspec.msgpack import Ext
 from logger.app_metrics import ONE_LINE, AppLogCounter, StreamSlots
 from logger.errors import InvalidEntry
 from logger.forward.protocol import decode_kubernetes, event_time_ns
-from logger.lines import NO_STREAM, STDERR, STDOUT, encode_text, source_label, split_message
+from logger.lines import (
+    HEAD_LENGTH,
+    NO_STREAM,
+    STDERR,
+    STDOUT,
+    build_line,
+    second_text,
+    source_label,
+    split_line,
+)
 from logger.model import Entry, PodLabels
 
 TAG_PREFIX = "app."
@@ -78,10 +86,12 @@ class Router:
         by_app = batch.lines
         level_lines = batch.level_lines
         sources = self._sources
-        split_above = self._max_line_bytes + 34  # + marker, timestamp and space
+        max_line_bytes = self._max_line_bytes
+        split_above = max_line_bytes + HEAD_LENGTH  # + marker, timestamp and space
         # Locals: read once per record, they cost less than attributes and globals.
-        second, second_text = self._second, self._second_text
+        second, prefix = self._second, self._second_text
         markers, indexes, level_first, one_line = _MARKERS, _STREAM_INDEX, _LEVEL_FIRST, ONE_LINE
+        build, format_second = build_line, second_text
         for raw_time, record in entries:
             if type(raw_time) is Ext and raw_time.code == 0:
                 try:
@@ -109,24 +119,14 @@ class Router:
                 message = message[:-2] if message[-2:-1] == "\r" else message[:-1]
             if seconds != second:
                 second = self._second = seconds
-                second_text = self._second_text = (
-                    f"{dt.datetime.fromtimestamp(seconds, dt.UTC):%Y-%m-%dT%H:%M:%S}."
-                )
+                prefix = self._second_text = format_second(seconds)
             stream = indexes.get(record.stream, 2)
-            # str(1_000_000 + us)[1:] zero-pads faster than a format spec.
-            line = (
-                f"{markers[stream]}{second_text}"
-                f"{str(1_000_000 + nanos // 1000)[1:]}+00:00 {label}{message}"
-            )
-            try:
-                encoded = line.encode()
-            except UnicodeEncodeError:
-                encoded = encode_text(line)
+            encoded = build(markers[stream], prefix, nanos, label, message)
             lines = by_app.get(app)
             if lines is None:
                 lines = by_app[app] = []
             if len(encoded) - len(label) > split_above:
-                pieces = self._split(encoded, label)
+                pieces = split_line(encoded, max_line_bytes)
                 batch.split += len(pieces) - 1
                 lines.extend(pieces)
                 slots[stream] += one_line * len(pieces) + sum(map(len, pieces))
@@ -137,14 +137,6 @@ class Router:
                 level_lines.append((app, encoded))
         batch.accepted = len(entries) - batch.invalid_time - batch.no_app
         return batch
-
-    def _split(self, encoded: bytes, label: str) -> list[bytes]:
-        # marker (1) + timestamp (32) + space (1) + label, then the message.
-        head_length = 34 + len(label.encode())
-        head = encoded[:head_length]
-        return [
-            head + piece for piece in split_message(encoded[head_length:], self._max_line_bytes)
-        ]
 
     def _resolve_source(self, key: bytes | str, tag: str) -> tuple[str, str, StreamSlots]:
         source = _NO_APP

@@ -318,7 +318,7 @@ class Drain:
             f"since {format_timestamp(self._lost_since)}"
         )
         # Marked stderr so that syslog drains send it with severity error.
-        return STDERR + platform_line(self.app, NOTICE_SOURCE, message, self._clock())[1:]
+        return platform_line(self.app, NOTICE_SOURCE, message, self._clock(), STDERR)
 
     async def _deliver(self, batch: Batch) -> None:
         attempt = 0

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
-from logger.lines import line_process, line_time
+from logger.lines import line_process_instance, line_time
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +29,8 @@ class ReadQuery:
     after_seq: int | None = None
 
     def matches(self, stored: bytes) -> bool:
-        if self.process is not None and not line_process(stored).startswith(self.process.encode()):
+        process = self.process
+        if process is not None and not line_process_instance(stored).startswith(process.encode()):
             return False
         return self.since is None or line_time(stored) >= self.since.encode()
 
