@@ -18,9 +18,9 @@ import msgspec
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from logger.app_names import app_name_problem
 from logger.components import COMPONENTS, READY, LoggerComponents
 from logger.lines import ParsedLine, line_text, normalize_timestamp
-from logger.routing import APP_NAME
 from logger.store.base import ReadQuery
 from logger.tail import Batch
 
@@ -220,8 +220,9 @@ def _render(lines: Iterable[tuple[int | None, bytes]], as_json: bool) -> bytes:
 
 def _app_name(request: web.Request) -> str:
     app = request.match_info["app"]
-    if not APP_NAME.fullmatch(app):
-        raise bad_request(f"{app!r} is not an app name")
+    problem = app_name_problem(app)
+    if problem is not None:
+        raise bad_request(problem)
     return app
 
 
