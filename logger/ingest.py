@@ -55,12 +55,12 @@ class Ingestor:
             len(frame.entries) + frame.invalid_entries
         )
         telemetry.received_bytes.labels(input=input_name).inc(wire_bytes)
-        telemetry.discarded("invalid_entry", frame.invalid_entries)
+        telemetry.discarded("forward", "invalid_entry", frame.invalid_entries)
         batch = self._router.route(frame.tag, frame.entries)
-        telemetry.discarded("invalid_time", batch.invalid_time)
+        telemetry.discarded("router", "invalid_time", batch.invalid_time)
         # An app name that breaks the rule (logger.app_names) has its own reason.
-        telemetry.discarded("no_app", batch.no_app - batch.invalid_app_name)
-        telemetry.discarded("invalid_app_name", batch.invalid_app_name)
+        telemetry.discarded("router", "no_app", batch.no_app - batch.invalid_app_name)
+        telemetry.discarded("router", "invalid_app_name", batch.invalid_app_name)
         # The router counted lines and bytes; levels are checked once stored.
         stored = await self.store_batch(batch.lines, counted=True)
         if self._app_logs is not None and batch.level_lines:

@@ -24,6 +24,7 @@ from typing import Any
 from prometheus_client import CollectorRegistry
 
 from logger.app_names import app_name_problem
+from logger.buffer import LossCounter
 from logger.drains.base import Drain, Sink
 from logger.drains.errors import (
     DrainLimitReached,
@@ -89,9 +90,13 @@ class DrainRegistry:
         metrics_registry: CollectorRegistry,
         *,
         clock: Callable[[], int] = time.time_ns,
+        on_loss: LossCounter | None = None,
     ) -> None:
         self._settings = settings
         self._telemetry = DrainTelemetry(metrics_registry)
+        # Every line a drain gives up on also counts in the logger's
+        # logger_discarded_events_total{component="drain"}.
+        self._on_loss = on_loss
         self._clock = clock
         self._drains: dict[str, Drain] = {}
         self._tokens: dict[str, str] = {}
@@ -252,6 +257,7 @@ class DrainRegistry:
             metrics,
             created_at=str(entry.get("created_at", "")),
             clock=self._clock,
+            on_loss=self._on_loss,
         )
         self._tokens[drain_id] = token
         return drain

@@ -42,10 +42,16 @@ class ReadQuery:
 @dataclass(frozen=True, slots=True)
 class ReadResult:
     """Lines as (sequence number, stored line), and the app's newest sequence
-    number at the moment of reading (the point a follow continues from)."""
+    number at the moment of reading (the point a follow continues from).
+
+    `gone`: for a read with `after_seq`, how many lines after it the store no
+    longer holds (displaced from the ring, or evicted with the app's ring)
+    and so cannot return: the reader is told (`logger.buffer.gap_notice`)
+    instead of finding a silent gap. Every store implements it the same way."""
 
     lines: list[tuple[int, bytes]]
     last_seq: int
+    gone: int = 0
 
 
 @dataclass(frozen=True, slots=True)
