@@ -5,12 +5,15 @@
     GET    /healthz, /readyz, /metrics
 
 Additive extensions: `proc=` (prefix of `process.instance`), `since=`
-(RFC 3339), `format=json` (NDJSON), `after_seq=` (resume without a gap).
+(RFC 3339), `format=json` (NDJSON), `after_seq=` (resume without a gap; when
+the store no longer holds some lines after it, the answer starts with one
+notice line saying how many are gone, `logger.buffer.gap_notice`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -18,10 +21,11 @@ import msgspec
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from logger.app_names import app_name_problem
+from logger.buffer import gap_notice
 from logger.components import COMPONENTS, READY, LoggerComponents
-from logger.lines import ParsedLine, normalize_timestamp
-from logger.routing import APP_NAME
-from logger.store.base import ReadQuery
+from logger.lines import ParsedLine, line_text, line_time, normalize_timestamp
+from logger.store.base import ReadQuery, ReadResult
 from logger.tail import Batch
 
 routes = web.RouteTableDef()
@@ -87,9 +91,9 @@ async def get_logs(request: web.Request) -> web.StreamResponse:
     if log_request.follow:
         return await _follow(request, components, app, log_request)
     result = await components.store.read(app, log_request.query)
-    if not result.lines:
+    if not result.lines and not result.gone:
         return web.Response(status=204)
-    body = _render(result.lines, log_request.json)
+    body = _render_history(app, result, log_request.json)
     if log_request.json:
         return web.Response(body=body, content_type=NDJSON)
     return web.Response(body=body, content_type="text/plain", charset="utf-8")
@@ -147,8 +151,8 @@ async def _follow(
         cursor = history.last_seq
         if query.after_seq is not None:
             cursor = max(cursor, query.after_seq)
-        if history.lines:
-            await response.write(_render(history.lines, log_request.json))
+        if history.lines or history.gone:
+            await response.write(_render_history(app, history, log_request.json))
         while (remaining := deadline - loop.time()) > 0:
             if request.transport is None or request.transport.is_closing():
                 break
@@ -184,6 +188,16 @@ async def _follow(
     return response
 
 
+def _render_history(app: str, result: ReadResult, as_json: bool) -> bytes:
+    """The lines read, after one notice when some asked for are gone."""
+    if not result.gone:
+        return _render(result.lines, as_json)
+    now = time.time_ns()
+    oldest = line_time(result.lines[0][1]).decode("ascii", "replace") if result.lines else ""
+    notice = gap_notice(app, result.gone, oldest, now)
+    return _render([(None, notice), *result.lines], as_json)
+
+
 def _render_batch_text(batch: Batch) -> bytes:
     return _render(enumerate(batch.lines, batch.first_seq), as_json=False)
 
@@ -197,7 +211,7 @@ _RENDERERS = {"text": _render_batch_text, "json": _render_batch_json}
 
 def _render(lines: Iterable[tuple[int | None, bytes]], as_json: bool) -> bytes:
     if not as_json:
-        return b"".join([stored[1:] + b"\n" for _, stored in lines])
+        return b"".join([line_text(stored) + b"\n" for _, stored in lines])
     out = []
     for seq, stored in lines:
         parsed = ParsedLine.parse(stored)
@@ -220,8 +234,9 @@ def _render(lines: Iterable[tuple[int | None, bytes]], as_json: bool) -> bytes:
 
 def _app_name(request: web.Request) -> str:
     app = request.match_info["app"]
-    if not APP_NAME.fullmatch(app):
-        raise bad_request(f"{app!r} is not an app name")
+    problem = app_name_problem(app)
+    if problem is not None:
+        raise bad_request(problem)
     return app
 
 

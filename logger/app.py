@@ -10,6 +10,7 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry
 
 from logger import api
+from logger.app_metrics import AppLogCollector, AppLogCounter
 from logger.components import COMPONENTS, READY, LoggerComponents
 from logger.config import LoggerSettings
 from logger.drains.api import DRAINS
@@ -21,7 +22,6 @@ from logger.routing import Router
 from logger.store.memory import MemoryStore
 from logger.tail import TailHub
 from logger.telemetry import TailStats, Telemetry
-from metrics.app_logs import AppLogCollector, AppLogCounter
 
 log = logging.getLogger("logger")
 FORWARD = web.AppKey("forward_server", ForwardServer)
@@ -30,9 +30,10 @@ FORWARD = web.AppKey("forward_server", ForwardServer)
 def build_components(settings: LoggerSettings) -> LoggerComponents:
     telemetry = Telemetry(CollectorRegistry())
     store = MemoryStore(
-        settings.store, on_evict=lambda _app, lines: telemetry.discarded("app_evicted", lines)
+        settings.store,
+        on_evict=lambda _app, lines: telemetry.discarded("store", "app_evicted", lines),
     )
-    hub = TailHub(settings.api.follower_queue_lines)
+    hub = TailHub(settings.api.follower_queue_lines, on_loss=telemetry.discarded)
     app_logs = AppLogCounter(settings.metrics_max_apps)
     telemetry.registry.register(AppLogCollector(app_logs))
     ingestor = Ingestor(Router(settings.max_line_bytes, app_logs), store, hub, telemetry, app_logs)
@@ -75,7 +76,10 @@ async def _forward_listener(app: web.Application) -> AsyncIterator[None]:
 
 async def _drains(app: web.Application) -> AsyncIterator[None]:
     components = app[COMPONENTS]
-    registry = DrainRegistry(components.settings.drains, components.telemetry.registry)
+    telemetry = components.telemetry
+    registry = DrainRegistry(
+        components.settings.drains, telemetry.registry, on_loss=telemetry.discarded
+    )
     await registry.start()
     app[DRAINS] = registry
     components.ingestor.add_subscriber(registry)

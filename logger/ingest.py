@@ -10,13 +10,13 @@ import time
 from collections.abc import Sequence
 from typing import Protocol
 
+from logger.app_metrics import AppLogCounter
 from logger.forward.protocol import EventFrame
 from logger.lines import platform_line
 from logger.routing import Router
 from logger.store.base import LogStore
 from logger.tail import TailHub
 from logger.telemetry import Telemetry
-from metrics.app_logs import AppLogCounter
 
 
 class LineSubscriber(Protocol):
@@ -55,10 +55,12 @@ class Ingestor:
             len(frame.entries) + frame.invalid_entries
         )
         telemetry.received_bytes.labels(input=input_name).inc(wire_bytes)
-        telemetry.discarded("invalid_entry", frame.invalid_entries)
+        telemetry.discarded("forward", "invalid_entry", frame.invalid_entries)
         batch = self._router.route(frame.tag, frame.entries)
-        telemetry.discarded("invalid_time", batch.invalid_time)
-        telemetry.discarded("no_app", batch.no_app)
+        telemetry.discarded("router", "invalid_time", batch.invalid_time)
+        # An app name that breaks the rule (logger.app_names) has its own reason.
+        telemetry.discarded("router", "no_app", batch.no_app - batch.invalid_app_name)
+        telemetry.discarded("router", "invalid_app_name", batch.invalid_app_name)
         # The router counted lines and bytes; levels are checked once stored.
         stored = await self.store_batch(batch.lines, counted=True)
         if self._app_logs is not None and batch.level_lines:

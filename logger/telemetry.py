@@ -58,8 +58,8 @@ class Telemetry:
         )
         self.discarded_events = Counter(
             "logger_discarded_events",
-            "Log events or lines dropped, by reason.",
-            ["reason"],
+            "Log events or lines dropped, by the component that dropped them and why.",
+            ["component", "reason"],
             registry=registry,
         )
         self.errors = Counter(
@@ -83,9 +83,11 @@ class Telemetry:
     def error(self, error_type: str, stage: str) -> None:
         self.errors.labels(error_type=error_type, stage=stage).inc()
 
-    def discarded(self, reason: str, count: int = 1) -> None:
+    def discarded(self, component: str, reason: str, count: int = 1) -> None:
+        """Count lost events into `logger_discarded_events_total{component,reason}`
+        (also a `logger.buffer.LossCounter`)."""
         if count:
-            self.discarded_events.labels(reason=reason).inc(count)
+            self.discarded_events.labels(component=component, reason=reason).inc(count)
 
     def watch(
         self, store_stats: Callable[[], StoreStats], tail_stats: Callable[[], TailStats]

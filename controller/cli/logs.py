@@ -24,6 +24,7 @@ from controller.cli.client import (
     connection_options,
     resolve_app,
 )
+from logger.lines import printed_parts
 
 # Process types get a stable colour each, as Heroku's CLI does.
 _COLOURS = ["cyan", "green", "yellow", "magenta", "blue", "bright_cyan", "bright_green"]
@@ -154,11 +155,9 @@ def _from_logger(
 
 def colourize(line: str) -> str:
     """Colour the `app[process.instance]:` part by process type."""
-    open_at = line.find("[", 33)
-    close_at = line.find("]: ", open_at)
-    if open_at < 0 or close_at < 0:
+    parts = printed_parts(line)
+    if parts is None:
         return line
-    process = line[open_at + 1 : close_at].split(".", 1)[0]
+    time, source, process, rest = parts
     colour = _COLOURS[zlib.crc32(process.encode()) % len(_COLOURS)]
-    source = click.style(line[33 : close_at + 2], fg=colour)
-    return f"{click.style(line[:32], dim=True)} {source}{line[close_at + 2 :]}"
+    return f"{click.style(time, dim=True)} {click.style(source, fg=colour)}{rest}"

@@ -119,9 +119,9 @@ async def test_past_the_buffer_the_loss_is_counted_and_told_in_band(
         delivered = metrics.get_sample_value("logger_drain_delivered_lines_total", labels)
         view = registry.list("shop")[0]
     notice = (
-        f"<11>1 {format_timestamp(T0 + 90 * 10**9)} shop shop drain - - "
-        "Error L10 (output buffer overflow): 150 messages dropped since "
-        f"{format_timestamp(T0 + 60 * 10**9)}"
+        f"<11>1 {format_timestamp(T0 + 90 * 10**9)} shop shop logger - - "
+        "Error L10 (output buffer overflow): 150 lines dropped since "
+        f"{format_timestamp(T0 + 60 * 10**9)} (buffer_overflow)"
     ).encode()
     assert https_sink.accepted_messages() == [
         *[syslog(n) for n in range(10)],

@@ -94,8 +94,8 @@ async def test_bad_requests_are_refused_and_nothing_is_kept(registry: DrainRegis
     with pytest.raises(InvalidAppName) as bad_app:
         await registry.add("Shop App!", "syslog://127.0.0.1:7001")
     assert str(bad_app.value) == (
-        "'Shop App!' is not a valid app name (letters, digits, '.', '_' and '-', "
-        "at most 63 characters)"
+        "'Shop App!' is not a valid app name: use 1 to 63 lowercase letters, digits and "
+        "'-', starting and ending with a letter or digit (a DNS-1123 label)"
     )
     with pytest.raises(InvalidDrainUrl):
         await registry.add("shop", "gopher://127.0.0.1:70")
