@@ -10,6 +10,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
 from typing import IO
 
 import aiohttp
@@ -28,9 +29,15 @@ def free_port() -> int:
 
 
 class LoggerProcess:
-    """`python -m logger` on loopback ports; always terminated by `stop`."""
+    """`python -m logger` on loopback ports; always terminated by `stop`.
 
-    def __init__(self) -> None:
+    `source` is the tree whose `logger` package runs (default: this one), so
+    that two commits can be measured side by side in one invocation."""
+
+    name = "logger"
+
+    def __init__(self, source: Path = ROOT) -> None:
+        self.source = source
         self.forward_port = free_port()
         self.http_port = free_port()
         # Closed in stop(); kept for the error message if the logger fails.
@@ -43,10 +50,12 @@ class LoggerProcess:
             WF_LOGGER_PORT=str(self.http_port),
             # No drains from a state file left on this machine: nothing but the rings.
             WF_DRAINS_STATE_FILE="none",
+            # The tree measured comes first on the path, before any installed copy.
+            PYTHONPATH=str(source),
         )
         self.process = subprocess.Popen(
             [sys.executable, "-m", "logger"],
-            cwd=ROOT,
+            cwd=source,
             env=env,
             stdin=subprocess.DEVNULL,
             stdout=self._log,
