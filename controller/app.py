@@ -21,6 +21,7 @@ from controller.api.errors import json_errors
 from controller.auth.middleware import authenticate
 from controller.auth.passwords import Passwords
 from controller.auth.ratelimit import AttemptLimiter
+from controller.auth.sealing import load_sealer
 from controller.db.session import create_engine, migrate, session_factory
 from controller.errors import ControllerError
 from controller.keys import (
@@ -30,6 +31,7 @@ from controller.keys import (
     PLATFORM_LOG,
     RECONCILED,
     SCHEDULER,
+    SEALER,
     SESSIONS,
     SETTINGS,
 )
@@ -79,9 +81,11 @@ async def _limiter(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _database(app: web.Application) -> AsyncIterator[None]:
+    app[SEALER] = sealer = load_sealer(app[SETTINGS])
     engine = create_engine(app[SETTINGS].database_url)
     try:
-        await migrate(engine)
+        await migrate(engine, sealer=sealer)
+        await drains.check_sealed_drains(session_factory(engine), sealer)
     except Exception:
         await engine.dispose()
         raise
@@ -128,7 +132,7 @@ async def _reconcile(app: web.Application) -> AsyncIterator[None]:
 async def _reconcile_until_done(app: web.Application) -> None:
     for attempt in range(1, RECONCILE_ATTEMPTS + 1):
         try:
-            await drains.reconcile_drains(app[SESSIONS], app[LOGGER])
+            await drains.reconcile_drains(app[SESSIONS], app[LOGGER], app[SEALER])
             return
         except ControllerError as error:
             if attempt == RECONCILE_ATTEMPTS:

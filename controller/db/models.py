@@ -118,8 +118,9 @@ class Drain(Base):
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     app_id: Mapped[str] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"), index=True)
-    # The whole URL with its credentials: only ever sent to the logger.
-    url: Mapped[str] = mapped_column(Text)
+    # The whole URL with its credentials, encrypted (controller/auth/sealing.py):
+    # opened only to be sent to the logger or shown redacted.
+    sealed_url: Mapped[str] = mapped_column(Text)
     # The logger's id for this drain; None until the logger has it.
     logger_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
