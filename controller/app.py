@@ -20,7 +20,8 @@ from controller.api import apps, auth, drains, logs, metrics, perms
 from controller.api.errors import json_errors
 from controller.auth.middleware import authenticate
 from controller.auth.passwords import Passwords
-from controller.auth.ratelimit import LoginLimiter
+from controller.auth.ratelimit import AttemptLimiter
+from controller.auth.sealing import load_sealer
 from controller.db.session import create_engine, migrate, session_factory
 from controller.errors import ControllerError
 from controller.keys import (
@@ -30,6 +31,7 @@ from controller.keys import (
     PLATFORM_LOG,
     RECONCILED,
     SCHEDULER,
+    SEALER,
     SESSIONS,
     SETTINGS,
 )
@@ -58,7 +60,6 @@ def create_app(
     app[SETTINGS] = settings
     app[TELEMETRY] = ControllerTelemetry()
     app[PASSWORDS] = Passwords(settings.password_memory_kib, settings.password_time_cost)
-    app[LIMITER] = LoginLimiter(settings.login_attempts, settings.login_window)
     app[PLATFORM_LOG] = platform_log or ForwardPlatformLog(
         settings.forward_url,
         shared_key=settings.forward_shared_key,
@@ -68,15 +69,23 @@ def create_app(
     for module in (health, auth, apps, perms, logs, drains, metrics):
         app.add_routes(module.routes)
     app.cleanup_ctx.extend(
-        [_database, _scheduler, _logger_client, metrics.metrics_backend, _reconcile]
+        [_limiter, _database, _scheduler, _logger_client, metrics.metrics_backend, _reconcile]
     )
     return app
 
 
+async def _limiter(app: web.Application) -> AsyncIterator[None]:
+    app[LIMITER] = limiter = AttemptLimiter(app[SETTINGS])
+    yield
+    await limiter.close()
+
+
 async def _database(app: web.Application) -> AsyncIterator[None]:
+    app[SEALER] = sealer = load_sealer(app[SETTINGS])
     engine = create_engine(app[SETTINGS].database_url)
     try:
-        await migrate(engine)
+        await migrate(engine, sealer=sealer)
+        await drains.check_sealed_drains(session_factory(engine), sealer)
     except Exception:
         await engine.dispose()
         raise
@@ -123,7 +132,7 @@ async def _reconcile(app: web.Application) -> AsyncIterator[None]:
 async def _reconcile_until_done(app: web.Application) -> None:
     for attempt in range(1, RECONCILE_ATTEMPTS + 1):
         try:
-            await drains.reconcile_drains(app[SESSIONS], app[LOGGER])
+            await drains.reconcile_drains(app[SESSIONS], app[LOGGER], app[SEALER])
             return
         except ControllerError as error:
             if attempt == RECONCILE_ATTEMPTS:

@@ -15,7 +15,9 @@ from foundation.settings import (
     FilePath,
     HttpUrl,
     Integer,
+    Kind,
     Seconds,
+    Secret,
     Setting,
     Text,
     declared,
@@ -53,6 +55,53 @@ def _async_database_url(variable: str, url: str) -> None:
             f"got a {scheme!r} URL"
         )
 
+
+class RedisUrl(Kind["str | None"]):
+    """A redis://, rediss:// or unix:// URL. Never shown in an error: it may
+    hold a password."""
+
+    type_name = "url"
+
+    def parse(self, raw: str, variable: str) -> str | None:
+        value = raw.strip()
+        if not value.startswith(("redis://", "rediss://", "unix://")):
+            raise SettingsError(f"{variable} must be a redis://, rediss:// or unix:// URL")
+        return value
+
+    def bounds(self) -> str:
+        return "redis://, rediss:// or unix://"
+
+
+def _fernet_keys(variable: str, value: str) -> None:
+    # Checked at start, so a mistyped key fails there and not at the first drain.
+    from cryptography.fernet import Fernet
+
+    for number, key in enumerate(value.split(","), start=1):
+        try:
+            Fernet(key.strip())
+        except ValueError:
+            raise SettingsError(
+                f"{variable}: key {number} is not a Fernet key (32 bytes, url-safe base64; "
+                "make one with cryptography's Fernet.generate_key())"
+            ) from None
+
+
+# Shared with the logger's Redis store: one Redis serves both.
+REDIS_URL: Setting[str | None] = Setting(
+    "WF_REDIS_URL",
+    RedisUrl(),
+    None,
+    "Redis shared by replicas (the controller's login limits); unset: in this process.",
+)
+
+SECRET_KEY: Setting[str] = Setting(
+    "WF_SECRET_KEY",
+    Secret(),
+    "",
+    "Fernet keys (comma-separated, the first encrypts) for drain credentials at rest; "
+    "unset: a key file made on first start (WF_SECRET_KEY_FILE).",
+    check=_fernet_keys,
+)
 
 # Kubernetes' own variable, read when WF_KUBECONFIG is not set.
 KUBECONFIG: Setting[Path | None] = Setting(
@@ -183,11 +232,50 @@ class ControllerSettings:
             "WF_LOGIN_ATTEMPTS",
             Integer(1),
             5,
-            "Failed logins per user and address within WF_LOGIN_WINDOW.",
+            "Login attempts per username and client address within WF_LOGIN_WINDOW "
+            "(four times as many within 16 windows); a success starts again.",
         )
     )
     login_window: float = declared(
         Setting("WF_LOGIN_WINDOW", Seconds(1.0), 60.0, "Seconds the login limit counts over.")
+    )
+    login_address_attempts: int = declared(
+        Setting(
+            "WF_LOGIN_ADDRESS_ATTEMPTS",
+            Integer(1),
+            30,
+            "Login attempts per client address (any username) within WF_LOGIN_WINDOW.",
+        )
+    )
+    register_attempts: int = declared(
+        Setting(
+            "WF_REGISTER_ATTEMPTS",
+            Integer(1),
+            10,
+            "Registrations tried per client address within WF_REGISTER_WINDOW.",
+        )
+    )
+    register_window: float = declared(
+        Setting(
+            "WF_REGISTER_WINDOW",
+            Seconds(1.0),
+            600.0,
+            "Seconds the registration limit counts over.",
+        )
+    )
+    redis_url: str | None = declared(REDIS_URL)
+    # Fernet keys for drain credentials at rest (WF_SECRET_KEY, read by from_env:
+    # a field of its own so that it stays out of repr).
+    secret_key: str = field(default="", repr=False)
+    secret_key_file: Path | None = declared(
+        Setting(
+            "WF_SECRET_KEY_FILE",
+            FilePath(),
+            None,
+            "Key file used when WF_SECRET_KEY is unset (made, mode 0600, on first start).",
+            default_from=lambda environ: state_dir(environ) / "controller-secret.key",
+            shown_default="$XDG_STATE_HOME/workflow/controller-secret.key",
+        )
     )
     password_memory_kib: int = declared(
         Setting(
@@ -277,7 +365,7 @@ class ControllerSettings:
     )
     metrics: MetricsSettings = field(default_factory=MetricsSettings)
 
-    ALSO_READS: ClassVar[tuple[Setting[Any], ...]] = (SHARED_KEY, KUBECONFIG)
+    ALSO_READS: ClassVar[tuple[Setting[Any], ...]] = (SHARED_KEY, SECRET_KEY, KUBECONFIG)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> ControllerSettings:
@@ -290,5 +378,6 @@ class ControllerSettings:
             environ,
             in_cluster=in_cluster,
             forward_shared_key=SHARED_KEY.read(environ) or None,
+            secret_key=SECRET_KEY.read(environ),
             metrics=MetricsSettings.from_env(environ),
         )

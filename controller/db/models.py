@@ -5,7 +5,17 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import Boolean, ForeignKey, Integer, MetaData, String, Text
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    func,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from controller.db.types import UTCDateTime
@@ -37,6 +47,29 @@ class User(Base):
     # An argon2id PHC string; never returned by the API.
     password_hash: Mapped[str] = mapped_column(Text)
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# Usernames are unique whatever their case (`Alice` is `alice`); a name keeps
+# the case it was registered with.
+Index("uq_users_username_lower", func.lower(User.username), unique=True)
+
+
+class Bootstrap(Base):
+    """The one row saying the first user (the first admin) exists.
+
+    A registration becomes the first admin by inserting this row in its own
+    transaction; the primary key, held at 1 by a check, lets exactly one of
+    any number of concurrent first registrations commit, on SQLite and
+    PostgreSQL alike. It stays when that user goes: the platform is set up."""
+
+    __tablename__ = "bootstrap"
+    __table_args__ = (CheckConstraint("id = 1", name="one_row"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, default=1)
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -85,8 +118,9 @@ class Drain(Base):
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     app_id: Mapped[str] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"), index=True)
-    # The whole URL with its credentials: only ever sent to the logger.
-    url: Mapped[str] = mapped_column(Text)
+    # The whole URL with its credentials, encrypted (controller/auth/sealing.py):
+    # opened only to be sent to the logger or shown redacted.
+    sealed_url: Mapped[str] = mapped_column(Text)
     # The logger's id for this drain; None until the logger has it.
     logger_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

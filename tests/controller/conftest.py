@@ -29,6 +29,7 @@ from logger.drains.settings import DrainSettings
 from logger.forward.settings import ForwardSettings
 from logger.store.base import ReadQuery
 from tests.support.postgres import Postgres
+from tests.support.redis import Redis
 from tests.support.services import free_port
 
 PASSWORD = "correct horse battery"
@@ -89,7 +90,7 @@ def database_url(tmp_path: Path, migrated_sqlite: Path) -> str:
 
 
 @pytest.fixture
-def settings(logger: Logger, database_url: str) -> ControllerSettings:
+def settings(logger: Logger, database_url: str, tmp_path: Path) -> ControllerSettings:
     return ControllerSettings(
         database_url=database_url,
         logger_url=logger.url,
@@ -100,6 +101,7 @@ def settings(logger: Logger, database_url: str) -> ControllerSettings:
         password_time_cost=1,
         max_body_bytes=4096,
         max_follow_timeout=30.0,
+        secret_key_file=tmp_path / "controller-secret.key",
     )
 
 
@@ -198,3 +200,14 @@ async def any_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> st
         return f"sqlite+aiosqlite:///{tmp_path / 'controller.db'}"
     server: Postgres = request.getfixturevalue("postgres")
     return await create_database(server)
+
+
+# -- Redis -------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[Redis]:
+    server = Redis()
+    server.start()
+    yield server
+    server.stop()

@@ -103,12 +103,13 @@ def test_secrets_have_no_flag_and_no_value_anywhere() -> None:
     assert {setting.variable for setting in secrets} == {
         "WF_FORWARD_SHARED_KEY",
         "WF_FORWARD_USERS",
+        "WF_SECRET_KEY",
     }
     assert all(setting.flag is None for setting in secrets)
     with pytest.raises(ValueError, match="cannot have a flag"):
         Setting("WF_EXAMPLE_TOKEN", Secret(), "", "A token.", flag="--token")
     for row in settings_doc().splitlines():
-        if "WF_FORWARD_SHARED_KEY` |" in row[:30] or "WF_FORWARD_USERS` |" in row[:30]:
+        if any(f"{name}` |" in row[:30] for name in ("SHARED_KEY", "FORWARD_USERS", "SECRET_KEY")):
             assert row.split(" | ")[3] == "unset"
     with pytest.raises(SettingsError) as caught:
         USERS.read({"WF_FORWARD_USERS": "alice-hunter2"})
