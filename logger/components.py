@@ -12,6 +12,7 @@ from logger.ingest import Ingestor
 from logger.store.base import LogStore
 from logger.tail import TailHub
 from logger.telemetry import Telemetry
+from metrics.app_logs import AppLogCounter
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,8 @@ class LoggerComponents:
     store: LogStore
     hub: TailHub
     ingestor: Ingestor
+    # The per-app line counters (exported on /metrics, sampled for /rates/{app}).
+    app_logs: AppLogCounter
 
 
 COMPONENTS = web.AppKey("logger_components", LoggerComponents)
