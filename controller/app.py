@@ -21,6 +21,7 @@ from controller.api.errors import json_errors
 from controller.auth.middleware import authenticate
 from controller.auth.passwords import Passwords
 from controller.auth.ratelimit import LoginLimiter
+from controller.console import pages as console
 from controller.db.session import create_engine, migrate, session_factory
 from controller.errors import ControllerError
 from controller.keys import (
@@ -67,6 +68,7 @@ def create_app(
     )
     for module in (health, auth, apps, perms, logs, drains, metrics):
         app.add_routes(module.routes)
+    console.setup(app)
     app.cleanup_ctx.extend(
         [_database, _scheduler, _logger_client, metrics.metrics_backend, _reconcile]
     )
