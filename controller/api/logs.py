@@ -178,6 +178,8 @@ async def _relay(
     logger = request.app[LOGGER]
     if not wanted.follow:
         extra = {"format": "json"} if wanted.as_json else {}
+        if wanted.after_seq is not None:
+            extra["after_seq"] = str(wanted.after_seq)
         body = await logger.read(app, wanted.lines, wanted.proc, extra=extra)
         for line in body.decode("utf-8", "replace").splitlines():
             await ws.send_str(line)
