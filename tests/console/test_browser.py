@@ -233,7 +233,9 @@ async def test_search_charts_drains_collaborators_and_logout(
     await page.wait_for_url(console.url + "/login")
     await screenshot(page, tmp_path, "login")
     async with httpx.AsyncClient(base_url=console.url) as http:
-        reply = await http.get("/v2/auth/whoami", cookies={"wf_session": cookie["value"]})
+        reply = await http.get(
+            "/v2/auth/whoami", headers={"Cookie": f"wf_session={cookie['value']}"}
+        )
         assert reply.status_code == 401
         reply = await http.get(
             "/v2/auth/whoami", headers={"Authorization": f"token {cookie['value']}"}
