@@ -22,6 +22,7 @@ from controller.auth.middleware import authenticate
 from controller.auth.passwords import Passwords
 from controller.auth.ratelimit import AttemptLimiter
 from controller.auth.sealing import load_sealer
+from controller.console import pages as console
 from controller.db.session import create_engine, migrate, session_factory
 from controller.errors import ControllerError
 from controller.keys import (
@@ -68,6 +69,7 @@ def create_app(
     )
     for module in (health, auth, apps, perms, logs, drains, metrics):
         app.add_routes(module.routes)
+    console.setup(app)
     app.cleanup_ctx.extend(
         [_limiter, _database, _scheduler, _logger_client, metrics.metrics_backend, _reconcile]
     )

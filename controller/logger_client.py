@@ -5,6 +5,7 @@ The one place this boundary's foreign errors are translated (`_logger_errors`):
     aiohttp.ClientError, TimeoutError     -> LoggerUnavailable (503), type name only
     an error status, an unexpected body   -> LoggerUnavailable (503), the logger's message
     the logger's 400 about a drain URL    -> BadRequest (400), its (redacted) message
+    the logger's 400 about a read's query -> BadRequest (400), its message
 """
 
 from __future__ import annotations
@@ -27,8 +28,17 @@ class LoggerClient:
 
     # -- logs -------------------------------------------------------------------
 
-    async def read(self, app: str, lines: int, proc: str | None = None) -> bytes:
-        params = {"log_lines": str(lines)}
+    async def read(
+        self,
+        app: str,
+        lines: int,
+        proc: str | None = None,
+        *,
+        extra: dict[str, str] | None = None,
+    ) -> bytes:
+        """The app's lines; `extra` are further query parameters passed through
+        (`since`, `until`, `query`, `format`)."""
+        params = {"log_lines": str(lines), **(extra or {})}
         if proc:
             params["proc"] = proc
         with _logger_errors():
@@ -37,16 +47,30 @@ class LoggerClient:
             ) as reply:
                 if reply.status == 204:
                     return b""
+                if reply.status == 400:  # a parameter passed through was refused
+                    raise BadRequest(await _message(reply))
                 await _check(reply, "read logs")
                 return await reply.read()
 
     async def follow(
-        self, app: str, lines: int, timeout: float, proc: str | None = None
+        self,
+        app: str,
+        lines: int,
+        timeout: float,
+        proc: str | None = None,
+        *,
+        as_json: bool = False,
+        after_seq: int | None = None,
     ) -> AsyncIterator[str]:
-        """History then live lines, until `timeout` seconds pass (the logger ends it)."""
+        """History then live lines, until `timeout` seconds pass (the logger ends it).
+        `as_json`: NDJSON lines with their `seq`; `after_seq`: resume after that line."""
         params = {"log_lines": str(lines), "follow": "true", "timeout": f"{timeout:g}"}
         if proc:
             params["proc"] = proc
+        if as_json:
+            params["format"] = "json"
+        if after_seq is not None:
+            params["after_seq"] = str(after_seq)
         # No total timeout: the logger closes the stream at `timeout`.
         stream_timeout = aiohttp.ClientTimeout(
             total=None, connect=self._timeout.total, sock_read=timeout + 30
@@ -58,6 +82,21 @@ class LoggerClient:
                 await _check(reply, "follow logs")
                 async for raw in reply.content:
                     yield raw.decode("utf-8", "replace").rstrip("\n")
+
+    async def rates(self, app: str) -> dict[str, Any]:
+        """The app's recent log rates (the logger's `GET /rates/{app}`)."""
+        with _logger_errors():
+            async with self._session.get(
+                f"{self._base}/rates/{quote(app, safe='')}", timeout=self._timeout
+            ) as reply:
+                await _check(reply, "read log rates")
+                try:
+                    body = await reply.json()
+                except ValueError:
+                    body = None
+        if not isinstance(body, dict) or not isinstance(body.get("times"), list):
+            raise LoggerUnavailable("the logger answered rates without `times`")
+        return body
 
     async def purge(self, app: str) -> None:
         with _logger_errors():

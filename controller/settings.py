@@ -39,6 +39,18 @@ class Registration(StrEnum):
     """Nobody: users already exist, or are created by an admin with admin_only."""
 
 
+class CookieSecurity(StrEnum):
+    """When the console's session cookie is marked `Secure` (sent over TLS only)."""
+
+    REQUEST = "request"
+    """When the request itself came over TLS (the controller terminates TLS)."""
+    FORWARDED = "forwarded"
+    """Also when it carries `X-Forwarded-Proto: https`: only behind a proxy that
+    terminates TLS and sets that header, with the controller reachable only through it."""
+    ALWAYS = "always"
+    """Always: the console is only ever reached over TLS."""
+
+
 class SchedulerKind(StrEnum):
     KUBERNETES = "kubernetes"
     """Each app is a namespace in a Kubernetes cluster."""
@@ -302,6 +314,24 @@ class ControllerSettings:
         )
     )
     max_follow_timeout: float = declared(MAX_FOLLOW_TIMEOUT)
+    # The web console's session cookie: a token like `wf login`'s, shorter-lived.
+    console_session_ttl: float = declared(
+        Setting(
+            "WF_CONSOLE_SESSION_TTL",
+            Seconds(60.0),
+            12 * 3600.0,
+            "Seconds a web console session (its cookie and token) lives.",
+        )
+    )
+    console_secure_cookie: CookieSecurity = declared(
+        Setting(
+            "WF_CONSOLE_SECURE_COOKIE",
+            Choice(CookieSecurity),
+            CookieSecurity.REQUEST,
+            "When the session cookie is Secure: request (TLS here), forwarded "
+            "(also X-Forwarded-Proto: https from a trusted proxy), always.",
+        )
+    )
     # VictoriaMetrics for the metrics endpoints; None: they answer 503.
     victoriametrics_url: str | None = declared(
         Setting(

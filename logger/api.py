@@ -86,7 +86,7 @@ def parse_log_request(params: Mapping[str, str], components: LoggerComponents) -
 @routes.get("/logs/{app}")
 async def get_logs(request: web.Request) -> web.StreamResponse:
     components = request.app[COMPONENTS]
-    app = _app_name(request)
+    app = requested_app(request)
     log_request = parse_log_request(request.query, components)
     if log_request.follow:
         return await _follow(request, components, app, log_request)
@@ -101,7 +101,7 @@ async def get_logs(request: web.Request) -> web.StreamResponse:
 
 @routes.delete("/logs/{app}")
 async def delete_logs(request: web.Request) -> web.Response:
-    app = _app_name(request)
+    app = requested_app(request)
     if await request.app[COMPONENTS].store.delete(app):
         return web.Response(status=204)
     raise web.HTTPNotFound(
@@ -232,7 +232,8 @@ def _render(lines: Iterable[tuple[int | None, bytes]], as_json: bool) -> bytes:
     return b"".join(out)
 
 
-def _app_name(request: web.Request) -> str:
+def requested_app(request: web.Request) -> str:
+    """The `{app}` of the path, or a 400 saying why it is not an app name."""
     app = request.match_info["app"]
     problem = app_name_problem(app)
     if problem is not None:

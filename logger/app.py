@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 from prometheus_client import CollectorRegistry
 
-from logger import api
+from logger import api, app_rates
 from logger.app_metrics import AppLogCollector, AppLogCounter
 from logger.components import COMPONENTS, READY, LoggerComponents
 from logger.config import LoggerSettings
@@ -38,7 +38,7 @@ def build_components(settings: LoggerSettings) -> LoggerComponents:
     telemetry.registry.register(AppLogCollector(app_logs))
     ingestor = Ingestor(Router(settings.max_line_bytes, app_logs), store, hub, telemetry, app_logs)
     telemetry.watch(store.stats, lambda: TailStats(hub.follower_count, hub.dropped_lines))
-    return LoggerComponents(settings, telemetry, store, hub, ingestor)
+    return LoggerComponents(settings, telemetry, store, hub, ingestor, app_logs)
 
 
 def create_app(settings: LoggerSettings, *, forward: bool = True) -> web.Application:
@@ -49,6 +49,8 @@ def create_app(settings: LoggerSettings, *, forward: bool = True) -> web.Applica
     app[READY] = asyncio.Event()
     app.add_routes(api.routes)
     app.add_routes(drain_routes)
+    app.add_routes(app_rates.routes)
+    app.cleanup_ctx.append(app_rates.rate_sampler)
     # Drains start before the forward input so no stored line misses them.
     app.cleanup_ctx.append(_drains)
     if forward:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from logger.app_metrics import AppLogCounter
 from logger.config import LoggerSettings
 from logger.ingest import Ingestor
 from logger.store.base import LogStore
@@ -21,6 +22,8 @@ class LoggerComponents:
     store: LogStore
     hub: TailHub
     ingestor: Ingestor
+    # The per-app line counters (exported on /metrics, sampled for /rates/{app}).
+    app_logs: AppLogCounter
 
 
 COMPONENTS = web.AppKey("logger_components", LoggerComponents)

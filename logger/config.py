@@ -94,6 +94,23 @@ class LoggerSettings:
             'Apps with their own `app` label in the per-app log metrics; later ones: "_other".',
         )
     )
+    # GET /rates/{app}: the per-app counters sampled every interval, the last points kept.
+    rates_interval: float = declared(
+        Setting(
+            "WF_LOGGER_RATES_INTERVAL",
+            Seconds(0.1),
+            5.0,
+            "Seconds between two samples of the per-app log counters (GET /rates/{app}).",
+        )
+    )
+    rates_points: int = declared(
+        Setting(
+            "WF_LOGGER_RATES_POINTS",
+            Integer(1, 10_000),
+            120,
+            "Rates kept per app for GET /rates/{app} (120 at 5 s: the last 10 minutes).",
+        )
+    )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> LoggerSettings:
