@@ -33,8 +33,23 @@ async def standin() -> AsyncIterator[tuple[KubernetesStandIn, str]]:
     await server.close()
 
 
+class ThreadedStandIn:
+    def __init__(self, api: KubernetesStandIn, url: str, loop: asyncio.AbstractEventLoop) -> None:
+        self.api = api
+        self.url = url
+        self._loop = loop
+
+    def call(self, function: Callable[[], object]) -> None:
+        """Run `function` (a change to the stand-in) on the stand-in's loop."""
+
+        async def run() -> None:
+            function()
+
+        asyncio.run_coroutine_threadsafe(run(), self._loop).result(10)
+
+
 @pytest.fixture
-def threaded_standin() -> Iterator[tuple[KubernetesStandIn, str]]:
+def threaded_standin() -> Iterator[ThreadedStandIn]:
     """The stand-in on a loop of its own, for tests that block (a `wf serve` process)."""
     api = KubernetesStandIn()
     api.namespace_objects.put(managed_namespace("shop"))
@@ -54,7 +69,10 @@ def threaded_standin() -> Iterator[tuple[KubernetesStandIn, str]]:
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
     assert started.wait(10)
-    yield api, f"http://127.0.0.1:{port}"
+    threaded = ThreadedStandIn(api, f"http://127.0.0.1:{port}", loop)
+    yield threaded
+    for collection in (api.namespace_objects, api.pods, api.events):
+        threaded.call(collection.drop_watches)  # or cleanup waits for their timeouts
     loop.call_soon_threadsafe(loop.stop)
     thread.join(10)
 
