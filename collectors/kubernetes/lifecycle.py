@@ -86,6 +86,9 @@ class Changes:
     lines: list[Line] = field(default_factory=list)
     restarts: list[tuple[str, str, int]] = field(default_factory=list)
     oom_kills: list[tuple[str, str]] = field(default_factory=list)
+    # (app, process) of pods seen for the first time: their counters start at 0,
+    # so that the first restart or OOM kill is an increase, not a new series.
+    processes: list[tuple[str, str]] = field(default_factory=list)
     # Objects that could not be used, by reason (counted, never fatal).
     skipped: list[str] = field(default_factory=list)
 
@@ -93,6 +96,7 @@ class Changes:
         self.lines.extend(other.lines)
         self.restarts.extend(other.restarts)
         self.oom_kills.extend(other.oom_kills)
+        self.processes.extend(other.processes)
         self.skipped.extend(other.skipped)
 
 
@@ -238,6 +242,8 @@ class LifecycleMachine:
         counts_from_zero = new_pod and created is not None and created >= self._since
         for status in containers:
             container = str(status.get("name", ""))
+            if new_pod:
+                changes.processes.append((source.app, labels.get("type") or container))
             count = _int(status.get("restartCount"))
             before = record.restarts.get(container)
             if before is None:

@@ -100,6 +100,10 @@ class WatcherMetrics:
         registry.register(_AppStateCollector(self.labels, pod_states))
 
     def apply(self, changes: Changes) -> None:
+        for app, proc in changes.processes:
+            labels = self.labels(app, proc)
+            self.restarts.labels(*labels)
+            self.oom_kills.labels(*labels)
         for app, proc, count in changes.restarts:
             self.restarts.labels(*self.labels(app, proc)).inc(count)
         for app, proc in changes.oom_kills:

@@ -38,6 +38,7 @@ def test_the_recorded_pod_says_where_it_runs_and_why_it_restarts() -> None:
     assert changes.oom_kills == [("shop", "web")]
     # Created after the watcher started: its restarts count from zero.
     assert changes.restarts == [("shop", "web", 2)]
+    assert changes.processes == [("shop", "web")]
     states = list(lifecycle.pod_states())
     assert [(state.app, state.process, state.phase) for state in states] == [
         ("shop", "web", "Running")
@@ -58,7 +59,8 @@ def test_a_relist_of_the_same_state_writes_nothing() -> None:
 def test_a_restarted_watcher_writes_nothing_the_objects_say_happened_before() -> None:
     lifecycle = machine(dt.datetime(2026, 11, 22, 10, 5, 0, 400_000, tzinfo=dt.UTC))
     changes = lifecycle.pods_listed([fixture("pod.json")])
-    assert changes == Changes()  # restarts are a baseline, lines were written before
+    # Restarts are a baseline, lines were written before; the counters start at 0.
+    assert changes == Changes(processes=[("shop", "web")])
     pod = fixture("pod.json")
     status = pod["status"]["containerStatuses"][0]
     status["restartCount"] = 3
