@@ -20,15 +20,21 @@ def test_wf_serve_with_the_kubernetes_scheduler_writes_lifecycle_lines(
     monkeypatch.setenv(
         "KUBECONFIG", str(write_kubeconfig(tmp_path / "kubeconfig", threaded_standin.url))
     )
-    web = PodScript("shop", "web", "x2x9z", dt.datetime.now(dt.UTC))
     with wf_serve(tmp_path, "--scheduler", "kubernetes") as server:
+        # Its times after the watcher's start, or the watcher takes them as told before.
+        web = PodScript("shop", "web", "x2x9z", dt.datetime.now(dt.UTC))
         threaded_standin.call(lambda: threaded_standin.api.pods.put(web.scheduled()))
         deadline = time.monotonic() + DEADLINE
         while True:
             reply = httpx.get(f"{server.logger_url}/logs/shop", timeout=5)
             if "shop[kubernetes]: web.x2x9z scheduled on node-1" in reply.text:
                 break
-            assert time.monotonic() < deadline, server.log_path.read_text()
+            assert time.monotonic() < deadline, (
+                server.log_path.read_text(),
+                threaded_standin.api.requests,
+                reply.status_code,
+                reply.text,
+            )
             time.sleep(0.1)
         metrics = httpx.get(f"{server.logger_url}/metrics", timeout=5).text
     assert 'kubernetes_app_pods{app="shop",phase="Pending",proc="web"} 1.0' in metrics
