@@ -39,7 +39,7 @@ class WatcherSettings:
             kubeconfig=env_path(environ, "WF_KUBECONFIG", env_path(environ, "KUBECONFIG", None)),
             in_cluster=in_cluster,
             watch_timeout=env_float(
-                environ, "WF_KUBERNETES_WATCH_TIMEOUT", cls.watch_timeout, 1.0, 3600.0
+                environ, "WF_KUBERNETES_WATCH_TIMEOUT", cls.watch_timeout, 10.0, 3600.0
             ),
             request_timeout=env_float(
                 environ, "WF_KUBERNETES_WATCH_REQUEST_TIMEOUT", cls.request_timeout, 1.0

@@ -17,6 +17,7 @@ import json
 import logging
 import random
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -29,6 +30,8 @@ from collectors.kubernetes.settings import WatcherSettings
 
 log = logging.getLogger("collectors.kubernetes")
 LIST_PAGE_SIZE = 500
+# A watch that ends sooner than this, without an error, is retried with backoff.
+MIN_WATCH_SECONDS = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,8 +93,13 @@ class ResourceStream:
                 if self.resource_version is None:
                     self._list(reason)
                     failures = 0
+                opened = time.monotonic()
                 self._watch(self.resource_version or "")
-                failures = 0  # the server ended the watch: resume from where it was
+                if time.monotonic() - opened < MIN_WATCH_SECONDS:
+                    # Ended at once without an error (a proxy closing it): not in a hot loop.
+                    failures = self._failed("closed_early", failures)
+                else:
+                    failures = 0  # the server ended the watch: resume from where it was
             except Expired:
                 self.resource_version, reason = None, "expired"
             except ApiException as error:

@@ -227,6 +227,27 @@ async def test_an_unreachable_api_server_is_retried_with_backoff(tmp_path: Path)
     assert all(not thread.is_alive() for thread in watcher._threads)
 
 
+async def test_watches_ended_at_once_are_retried_with_backoff(standin: StandIn) -> None:
+    api, url = standin
+    api.pods.watch_limit = 0  # every watch ends as soon as it starts
+    components = build_components(LoggerSettings())
+    registry = CollectorRegistry()
+    api_client = k8s.ApiClient(k8s.Configuration(host=url))
+    watcher = KubernetesWatcher(watcher_settings(), api_client, components.ingestor, registry, 10)
+    await watcher.start()
+
+    def early() -> float:
+        labels = {"resource": "pods", "error_type": "closed_early"}
+        return registry.get_sample_value("kubernetes_watcher_errors_total", labels) or 0.0
+
+    try:
+        await until(lambda: early() >= 3)
+    finally:
+        await watcher.close()
+    # Each short watch was counted and waited for: no hot loop of requests.
+    assert api.pods.watch_requests <= early() + 1
+
+
 def test_a_missing_kubeconfig_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(SettingsError, match="cannot load the Kubernetes configuration"):
         load_api_client(watcher_settings(tmp_path / "missing"))

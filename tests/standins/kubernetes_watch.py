@@ -68,6 +68,9 @@ class Collection:
         self._watches: list[_Watch] = []
         self.watch_requests = 0
         self.list_requests = 0
+        # Seconds after which the server ends every watch, whatever the client
+        # asked (0: at once, as a proxy cutting idle streams might).
+        self.watch_limit: float | None = None
 
     # -- changes (what the tests script) --------------------------------------------
 
@@ -144,6 +147,8 @@ class Collection:
         self.watch_requests += 1
         version = request.query.get("resourceVersion", "")
         timeout = float(request.query.get("timeoutSeconds", "1800"))
+        if self.watch_limit is not None:
+            timeout = min(timeout, self.watch_limit)
         bookmarks = _flag(request.query.get("allowWatchBookmarks"))
         response = web.StreamResponse(headers={"Content-Type": "application/json"})
         response.enable_chunked_encoding()
