@@ -119,6 +119,26 @@ SECRET_KEY: Setting[str] = Setting(
 KUBECONFIG: Setting[Path | None] = Setting(
     "KUBECONFIG", FilePath(), None, "Kubeconfig file, when WF_KUBECONFIG is not set."
 )
+# Read by the controller and by the Kubernetes watcher (collectors/kubernetes).
+SCHEDULER: Setting[SchedulerKind] = Setting(
+    "WF_SCHEDULER",
+    Choice(SchedulerKind),
+    SchedulerKind.NONE,
+    "Where apps run: kubernetes (a namespace each) or none (records only).",
+    flag="--scheduler",
+)
+KUBERNETES_CONFIG: Setting[Path | None] = Setting(
+    "WF_KUBECONFIG",
+    FilePath(),
+    None,
+    "Kubeconfig file; unset: in-cluster config in a pod, else KUBECONFIG or the default.",
+    default_from=KUBECONFIG.read,
+)
+
+
+def runs_in_cluster(environ: Mapping[str, str]) -> bool:
+    """True in a pod (it gets KUBERNETES_SERVICE_HOST) unless WF_KUBECONFIG says otherwise."""
+    return bool(environ.get("KUBERNETES_SERVICE_HOST")) and not environ.get("WF_KUBECONFIG")
 
 
 @dataclass(frozen=True)
@@ -155,25 +175,9 @@ class ControllerSettings:
             shown_default="SQLite in $XDG_STATE_HOME/workflow/controller.db",
         )
     )
-    scheduler: SchedulerKind = declared(
-        Setting(
-            "WF_SCHEDULER",
-            Choice(SchedulerKind),
-            SchedulerKind.NONE,
-            "Where apps run: kubernetes (a namespace each) or none (records only).",
-            flag="--scheduler",
-        )
-    )
+    scheduler: SchedulerKind = declared(SCHEDULER)
     # None: in-cluster config when running in a pod, else the default kubeconfig.
-    kubeconfig: Path | None = declared(
-        Setting(
-            "WF_KUBECONFIG",
-            FilePath(),
-            None,
-            "Kubeconfig file; unset: in-cluster config in a pod, else KUBECONFIG or the default.",
-            default_from=KUBECONFIG.read,
-        )
-    )
+    kubeconfig: Path | None = declared(KUBERNETES_CONFIG)
     # Not a setting: true in a pod (KUBERNETES_SERVICE_HOST) without WF_KUBECONFIG.
     in_cluster: bool = False
     # How long destroying an app waits for its namespace to go.
@@ -399,14 +403,10 @@ class ControllerSettings:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> ControllerSettings:
-        # A pod gets KUBERNETES_SERVICE_HOST; outside one, kubeconfig is used.
-        in_cluster = bool(environ.get("KUBERNETES_SERVICE_HOST")) and not environ.get(
-            "WF_KUBECONFIG"
-        )
         return from_environ(
             cls,
             environ,
-            in_cluster=in_cluster,
+            in_cluster=runs_in_cluster(environ),
             forward_shared_key=SHARED_KEY.read(environ) or None,
             secret_key=SECRET_KEY.read(environ),
             metrics=MetricsSettings.from_env(environ),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from collectors.kubernetes.settings import WatcherSettings
 from controller.settings import ControllerSettings
 from foundation.settings import Setting, declarations
 from foundation.settings_docs import render
@@ -26,6 +27,7 @@ CATALOG: tuple[tuple[str, type[Any]], ...] = (
     ("logger", LoggerSettings),
     ("logger.drains", DrainSettings),
     ("controller", ControllerSettings),
+    ("collectors.kubernetes", WatcherSettings),
     ("metrics", MetricsSettings),
 )
 

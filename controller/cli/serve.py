@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 
 import click
 
+from collectors.kubernetes.settings import WatcherSettings
 from controller.embedded import controller_settings
 from controller.errors import ControllerError
 from controller.settings import ControllerSettings
@@ -65,17 +66,24 @@ def serve(log_level: str, with_controller: bool, **flags: object) -> None:
     try:
         settings = LoggerSettings.from_env(environ)
         controller = controller_settings(environ, settings) if with_controller else None
+        watcher = WatcherSettings.from_env(environ)
     except SettingsError as error:
         raise click.ClickException(str(error)) from None
     try:
-        asyncio.run(_serve(settings, controller))
+        asyncio.run(_serve(settings, controller, watcher))
+    except SettingsError as error:
+        raise click.ClickException(str(error)) from None
     except OSError as error:
         raise click.ClickException(f"cannot listen: {error}") from None
     except ControllerError as error:
         raise click.ClickException(f"the controller cannot start: {error}") from None
 
 
-async def _serve(settings: LoggerSettings, controller: ControllerSettings | None) -> None:
+async def _serve(
+    settings: LoggerSettings,
+    controller: ControllerSettings | None,
+    watcher: WatcherSettings | None = None,
+) -> None:
     # Imported here: `wf --help` and the client commands need none of the servers.
     from aiohttp import web
 
@@ -83,6 +91,11 @@ async def _serve(settings: LoggerSettings, controller: ControllerSettings | None
     from logger.components import COMPONENTS
 
     logger_app = create_app(settings)
+    if watcher is not None and watcher.enabled:
+        # Pod lifecycle lines and app state metrics, with --scheduler kubernetes.
+        from collectors.kubernetes.watcher import watcher_context
+
+        logger_app.cleanup_ctx.append(watcher_context(watcher))
     runners = [web.AppRunner(logger_app, access_log=None)]
     await runners[0].setup()
     try:
