@@ -16,6 +16,7 @@ from logger.drains import DrainRegistry
 from logger.drains.api import DRAINS
 from logger.drains.api import routes as drain_routes
 from logger.forward.server import ForwardServer
+from logger.history.service import history_context
 from logger.ingest import Ingestor
 from logger.routing import Router
 from logger.store.memory import MemoryStore
@@ -48,8 +49,9 @@ def create_app(settings: LoggerSettings, *, forward: bool = True) -> web.Applica
     app[READY] = asyncio.Event()
     app.add_routes(api.routes)
     app.add_routes(drain_routes)
-    # Drains start before the forward input so no stored line misses them.
+    # Drains and history start before the forward input so no stored line misses them.
     app.cleanup_ctx.append(_drains)
+    app.cleanup_ctx.append(history_context)
     if forward:
         app.cleanup_ctx.append(_forward_listener)
     else:
