@@ -22,6 +22,7 @@ from logger.history.queue import IndexQueue, QueuedLines, TakenBatch
 from logger.history.settings import HistorySettings
 from logger.history.telemetry import HistoryTelemetry
 from logger.lines import format_timestamp
+from logger.telemetry import RateLimitedLog
 
 log = logging.getLogger("logger.history")
 # On close, how long the queue may take to be written out.
@@ -48,6 +49,7 @@ class HistoryIndexer:
         self._shed_since: dict[str, tuple[int, int]] = {}  # app -> (lines, first shed at ns)
         self._task: asyncio.Task[None] | None = None
         self._closing = asyncio.Event()
+        self._warnings = RateLimitedLog()
 
     # -- the ingest side: never waits ---------------------------------------------
 
@@ -131,7 +133,7 @@ class HistoryIndexer:
                 docs = docs[error.done :]
                 self._telemetry.batches.labels(outcome="retried").inc()
                 self._telemetry.error("backend_unavailable")
-                log.warning("history: %s; retrying in %.1fs", error, error.retry_after or delay)
+                self._warnings.warning("history-retry", "history: %s; retrying with backoff", error)
                 if self._closing.is_set():
                     self._telemetry.discarded("shutdown", len(docs))
                     return
@@ -140,7 +142,7 @@ class HistoryIndexer:
                 continue
             except RejectedBatch as error:
                 dropped = len(docs) - error.done
-                log.warning("history: %s; %d lines dropped", error, dropped)
+                self._warnings.warning("history-rejected", "history: %s; lines dropped", error)
                 self._telemetry.discarded(error.reason, dropped)
                 self._telemetry.batches.labels(outcome="dropped").inc()
                 return
@@ -168,7 +170,9 @@ class HistoryIndexer:
             return
         shed, self._shed_since = self._shed_since, {}
         for app, (lines, since) in shed.items():
-            log.warning("history: %d lines of %s not indexed (queue full)", lines, app)
+            self._warnings.warning(
+                f"history-shed-{app}", "history: lines of %s not indexed (queue full)", app
+            )
             if self._announce is not None:
                 await self._announce(
                     app,

@@ -31,19 +31,22 @@ BEFORE = format_timestamp(time.time_ns() - 86400 * 10**9)
 
 @dataclass
 class Standin:
+    """The Quickwit stand-in on a fixed port, which a test can take down
+    (every connection closed) and bring back with its indexes intact."""
+
     quickwit: QuickwitStandin
-    runner: web.AppRunner
     port: int
-    site: web.TCPSite | None = None
+    runner: web.AppRunner | None = None
 
     async def up(self) -> None:
-        self.site = web.TCPSite(self.runner, "127.0.0.1", self.port)
-        await self.site.start()
+        self.runner = web.AppRunner(self.quickwit.application())
+        await self.runner.setup()
+        await web.TCPSite(self.runner, "127.0.0.1", self.port).start()
 
     async def down(self) -> None:
-        assert self.site is not None
-        await self.site.stop()
-        self.site = None
+        assert self.runner is not None
+        await self.runner.cleanup()
+        self.runner = None
 
 
 @dataclass
@@ -83,10 +86,7 @@ def messages(lines: list[str]) -> list[str]:
 
 
 async def start_standin() -> Standin:
-    quickwit = QuickwitStandin()
-    runner = web.AppRunner(quickwit.app)
-    await runner.setup()
-    standin = Standin(quickwit, runner, free_port())
+    standin = Standin(QuickwitStandin(), free_port())
     await standin.up()
     return standin
 
@@ -130,8 +130,8 @@ async def make_history(
     yield make
     for client, standin in made:
         await client.close()
-        if standin is not None:
-            await standin.runner.cleanup()
+        if standin is not None and standin.runner is not None:
+            await standin.down()
 
 
 async def test_every_line_is_searchable_and_counted(make_history: MakeHistory) -> None:
@@ -319,4 +319,4 @@ async def test_indexing_never_blocks_ingest_and_sheds_with_a_count(tmp_path: Pat
         assert in_index[-1] == "n1999"
         _, notice = await history.read("shop", log_lines="20")
         assert any("lines dropped since" in line for line in notice)
-    await standin.runner.cleanup()
+    await standin.down()

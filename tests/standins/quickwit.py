@@ -68,13 +68,17 @@ class QuickwitStandin:
         self.faults: list[Fault] = []
         self.requests: list[tuple[str, str]] = []  # (method, path) of every request
         self.ingested_docs = 0
-        self.app = web.Application(client_max_size=MAX_INGEST_BYTES * 2)
-        self.app.router.add_get("/api/v1/indexes/{index_id}", self._get_index)
-        self.app.router.add_post("/api/v1/indexes", self._create_index)
-        self.app.router.add_post("/api/v1/{index_id}/ingest", self._ingest)
-        self.app.router.add_get("/api/v1/{index_id}/search", self._search)
-        self.app.router.add_post("/api/v1/{index_id}/delete-tasks", self._delete_task)
-        self.app.middlewares.append(self._faults)
+
+    def application(self) -> web.Application:
+        """A new aiohttp application over this stand-in's state, so a test can
+        stop the server (closing every connection) and start it again."""
+        app = web.Application(client_max_size=MAX_INGEST_BYTES * 2, middlewares=[self._faults])
+        app.router.add_get("/api/v1/indexes/{index_id}", self._get_index)
+        app.router.add_post("/api/v1/indexes", self._create_index)
+        app.router.add_post("/api/v1/{index_id}/ingest", self._ingest)
+        app.router.add_get("/api/v1/{index_id}/search", self._search)
+        app.router.add_post("/api/v1/{index_id}/delete-tasks", self._delete_task)
+        return app
 
     def fail_next(
         self,
