@@ -7,13 +7,19 @@ drain URL becomes the user's 400, with its (redacted) message.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 from urllib.parse import quote
 
 import aiohttp
 
-from controller.errors import BadRequest, LoggerUnavailable
+from controller.errors import ApiError, BadRequest, LoggerUnavailable
+
+
+class HistoryNotAvailable(ApiError):
+    """The logger has no history (WF_HISTORY=off): `until` and `query` need it."""
+
+    status = 501
 
 
 class LoggerClient:
@@ -24,16 +30,29 @@ class LoggerClient:
 
     # -- logs -------------------------------------------------------------------
 
-    async def read(self, app: str, lines: int, proc: str | None = None) -> bytes:
+    async def read(
+        self,
+        app: str,
+        lines: int,
+        proc: str | None = None,
+        history: Mapping[str, str] | None = None,
+    ) -> bytes:
+        """The newest lines; `history` adds the logger's since, until, query
+        and format parameters (a read past the ring)."""
         params = {"log_lines": str(lines)}
         if proc:
             params["proc"] = proc
+        params.update(history or {})
         try:
             async with self._session.get(
                 self._logs_url(app), params=params, timeout=self._timeout
             ) as reply:
                 if reply.status == 204:
                     return b""
+                if reply.status == 400:
+                    raise BadRequest(await _message(reply))
+                if reply.status == 501:
+                    raise HistoryNotAvailable(await _message(reply))
                 await _check(reply, "read logs")
                 return await reply.read()
         except (aiohttp.ClientError, TimeoutError) as error:

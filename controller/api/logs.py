@@ -1,6 +1,10 @@
 """An app's logs, read from the logger.
 
     GET /v2/apps/{id}/logs?log_lines=N[&proc=P]  -> 200 text/plain (Drycc's shape)
+        [&since=T][&until=T][&query=Q][&format=json]  history past the ring
+        (RFC 3339 times, the logger's query syntax; NDJSON with format=json;
+        501 when the logger has no history). The app is the one in the path,
+        checked for access first: the query only narrows that app's lines.
     GET /v2/apps/{id}/logs  (WebSocket upgrade)  -> one request frame from the client:
         {"lines": 300, "follow": true, "timeout": 300, "proc": "web"}
       then one text frame per line; the server closes with
@@ -19,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,6 +42,7 @@ CLOSE_BAD_REQUEST = 4400
 CLOSE_REQUEST_TIMEOUT = 4408
 # A frame bigger than this is not a log request.
 MAX_REQUEST_FRAME = 4096
+MAX_QUERY_CHARS = 1000
 
 
 @dataclass(frozen=True)
@@ -56,8 +62,24 @@ async def logs(request: web.Request) -> web.StreamResponse:
         return await _websocket(request, app.id)
     lines = _lines(request.query.get("log_lines", str(DEFAULT_LINES)))
     proc = _proc(request.query.get("proc"))
-    body = await request.app[LOGGER].read(app.id, lines, proc)
+    history = _history(request.query)
+    body = await request.app[LOGGER].read(app.id, lines, proc, history)
+    if history.get("format") == "json":
+        return web.Response(body=body, content_type="application/x-ndjson")
     return web.Response(body=body, content_type="text/plain", charset="utf-8")
+
+
+def _history(query: Mapping[str, str]) -> dict[str, str]:
+    """The history parameters passed through to the logger, which checks them."""
+    passed = {name: query[name] for name in ("since", "until", "query") if query.get(name)}
+    if len(passed.get("query", "")) > MAX_QUERY_CHARS:
+        raise BadRequest(f"query must be at most {MAX_QUERY_CHARS} characters")
+    output = query.get("format", "text")
+    if output not in ("text", "json"):
+        raise BadRequest("format must be text or json")
+    if output == "json":
+        passed["format"] = "json"
+    return passed
 
 
 def parse_follow_request(raw: str, max_timeout: float) -> FollowRequest:
