@@ -30,7 +30,8 @@ def free_port() -> int:
 class LoggerProcess:
     """`python -m logger` on loopback ports; always terminated by `stop`."""
 
-    def __init__(self) -> None:
+    def __init__(self, extra_env: dict[str, str] | None = None) -> None:
+        """`extra_env` adds settings; history is off unless it turns it on."""
         self.forward_port = free_port()
         self.http_port = free_port()
         # Closed in stop(); kept for the error message if the logger fails.
@@ -43,7 +44,9 @@ class LoggerProcess:
             WF_LOGGER_PORT=str(self.http_port),
             # No drains from a state file left on this machine: nothing but the rings.
             WF_DRAINS_STATE_FILE="none",
+            WF_HISTORY="off",
         )
+        env.update(extra_env or {})
         self.process = subprocess.Popen(
             [sys.executable, "-m", "logger"],
             cwd=ROOT,

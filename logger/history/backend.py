@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from logger.errors import LoggerError
-from logger.history.document import HistoryDoc
+
+# A stored line to index: (app, sequence number, stored line).
+Line = tuple[str, int, bytes]
 
 
 class HistoryError(LoggerError):
@@ -71,8 +73,9 @@ class HistoryBackend(Protocol):
 
     async def start(self) -> None: ...
 
-    async def write(self, docs: Sequence[HistoryDoc]) -> None:
-        """Make the documents searchable; raises RetryableError or RejectedBatch."""
+    async def write(self, lines: Sequence[Line]) -> None:
+        """Make the lines searchable; raises RetryableError or RejectedBatch
+        (with `done`, how many of the first lines were taken before)."""
         ...
 
     async def search(self, search: HistorySearch) -> list[tuple[int, bytes]]:

@@ -11,10 +11,15 @@ line                                 the stored line itself, returned as is
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 
-from logger.lines import ParsedLine
-from metrics.app_logs import detect_level, message_start
+from logger.lines import TIMESTAMP_LENGTH, ParsedLine
+from metrics.app_logs import detect_level
+
+# Message starts that may carry a level (detect_level decides), as routing has it.
+_LEVEL_FIRST = frozenset(b"EWIDFCT{"[i : i + 1] for i in range(8))
+_STREAMS = {ord("o"): "stdout", ord("e"): "stderr", ord("-"): ""}
 
 FIELDS = ("app", "proc", "instance", "stream", "level", "timestamp", "time_us", "seq", "message")
 
@@ -33,18 +38,27 @@ class HistoryDoc:
 
     @classmethod
     def from_stored(cls, app: str, seq: int, stored: bytes) -> HistoryDoc:
-        parsed = ParsedLine.parse(stored)
-        start = message_start(stored)
-        level = (detect_level(stored, start) if start >= 0 else None) or ""
+        """Taken apart from the bytes (the hot path of indexing: no full decode)."""
+        open_at = stored.find(b"[", TIMESTAMP_LENGTH + 2)
+        close_at = stored.find(b"]: ", open_at + 1)
+        if open_at < 0 or close_at < 0:
+            parsed = ParsedLine.parse(stored)
+            return cls(app, "", "", parsed.stream, "", time_us(parsed.time), seq,
+                       parsed.message, stored)  # fmt: skip
+        process, dot, instance = stored[open_at + 1 : close_at].rpartition(b".")
+        if not dot:
+            process, instance = instance, b""
+        start = close_at + 3
+        level = detect_level(stored, start) if stored[start : start + 1] in _LEVEL_FIRST else None
         return cls(
             app=app,
-            proc=parsed.process,
-            instance=parsed.instance,
-            stream=parsed.stream,
-            level=level,
-            time_us=time_us(parsed.time),
+            proc=process.decode("utf-8", "replace"),
+            instance=instance.decode("utf-8", "replace"),
+            stream=_STREAMS.get(stored[0], ""),
+            level=level or "",
+            time_us=_stored_time_us(stored),
             seq=seq,
-            message=parsed.message,
+            message=stored[start:].decode("utf-8", "replace"),
             line=stored,
         )
 
@@ -62,6 +76,22 @@ class HistoryDoc:
             "message": self.message,
             "line": self.line.decode("utf-8", "replace"),
         }
+
+
+def _stored_time_us(stored: bytes) -> int:
+    """The fixed-width UTC time of a stored line (`2026-11-22T10:00:00.123456+00:00`
+    after the marker byte) in microseconds, read field by field."""
+    try:
+        day = _day_seconds(stored[1:11])
+        clock = int(stored[12:14]) * 3600 + int(stored[15:17]) * 60 + int(stored[18:20])
+        return (day + clock) * 1_000_000 + int(stored[21:27])
+    except ValueError:
+        return time_us(stored[1 : 1 + TIMESTAMP_LENGTH].decode("ascii", "replace"))
+
+
+@functools.lru_cache(maxsize=64)
+def _day_seconds(date: bytes) -> int:
+    return int(dt.datetime.fromisoformat(date.decode() + "T00:00:00+00:00").timestamp())
 
 
 def time_us(rfc3339: str) -> int:

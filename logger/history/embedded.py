@@ -1,34 +1,38 @@
 """The embedded history backend: a tantivy index on disk.
 
-Every write runs on one thread of its own (tantivy releases the GIL while
-it indexes and commits), so neither ingest nor follows wait for it. Two
-bounds, each a setting: a retention period and a size on disk; past
-either, the oldest lines are deleted and counted
-(`logger_discarded_events_total{component="history",reason="retention"|"size_limit"}`).
+The writer runs in a child process (`writer_process.py`) so that turning
+lines into documents never holds this process's GIL; each batch is sent
+over a pipe from a thread, so neither ingest nor follows wait for it.
+Searches open the same directory read-only, here. Two bounds, each a
+setting: a retention period and a size on disk; past either the oldest
+lines are deleted and counted
+(`logger_discarded_events_total{reason="history_retention"|"history_size_limit"}`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import multiprocessing
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
+from typing import Any
 
 import tantivy
 
-from logger.history.backend import HistorySearch, RetryableError
-from logger.history.document import HistoryDoc
-from logger.history.schema import add_documents, build_query, build_schema
+from logger.history.backend import HistoryError, HistorySearch, Line, RetryableError
+from logger.history.schema import build_query, build_schema
 from logger.history.settings import HistorySettings
+from logger.history.writer_process import disk_bytes, writer_main
 from logger.lines import line_process
 
 log = logging.getLogger("logger.history")
-# How often the size and retention bounds are checked, in seconds.
-BOUNDS_INTERVAL = 30.0
-# Past the size bound, this share of the time span held is deleted at once.
-SIZE_TRIM_SHARE = 0.1
+# How long the writer process may take to open the index, or to stop.
+START_SECONDS = 30.0
+STOP_SECONDS = 10.0
 
 
 class EmbeddedIndex:
@@ -45,42 +49,80 @@ class EmbeddedIndex:
         self._clock = clock
         self._schema = build_schema()
         self._index: tantivy.Index | None = None
-        self._writer: tantivy.IndexWriter | None = None
+        self._process: BaseProcess | None = None
+        self._conn: Connection | None = None
+        # One thread talks to the writer process: one request at a time.
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="history-index")
-        self._bounds_checked = 0.0
-
-    @property
-    def directory(self) -> Path:
-        return self._settings.index_dir
 
     async def start(self) -> None:
-        await self._run(self._open)
+        await self._run(self._spawn)
+        self._index = tantivy.Index.open(str(self._settings.index_dir))
 
-    def _open(self) -> None:
-        path = self._settings.index_dir
-        path.mkdir(parents=True, exist_ok=True)
-        index = tantivy.Index(self._schema, path=str(path), reuse=True)
-        self._writer = index.writer(heap_size=self._settings.writer_heap_bytes, num_threads=1)
-        self._index = index
+    def _spawn(self) -> None:
+        # spawn, not fork: the logger's process has threads and an event loop.
+        context = multiprocessing.get_context("spawn")
+        parent, child = context.Pipe()
+        settings = self._settings
+        process = context.Process(
+            target=writer_main,
+            args=(
+                child,
+                str(settings.index_dir),
+                settings.writer_heap_bytes,
+                settings.max_bytes,
+                settings.retention_seconds,
+            ),
+            name="wf-history-writer",
+            daemon=True,
+        )
+        process.start()
+        child.close()
+        if not parent.poll(START_SECONDS):
+            process.kill()
+            raise HistoryError("the history writer process did not start")
+        state, detail = parent.recv()
+        if state != "ready":
+            process.join(STOP_SECONDS)
+            raise HistoryError(f"the embedded index cannot open: {detail}")
+        self._process, self._conn = process, parent
 
-    async def write(self, docs: Sequence[HistoryDoc]) -> None:
-        await self._run(self._write, docs)
+    async def write(self, lines: Sequence[Line]) -> None:
+        await self._request("write", list(lines), self._clock())
 
-    def _write(self, docs: Sequence[HistoryDoc]) -> None:
-        writer, index = self._writer, self._index
-        assert writer is not None, "start() first"
-        assert index is not None
+    async def delete_app(self, app: str) -> None:
+        await self._request("delete_app", app)
+
+    async def enforce_bounds(self) -> None:
+        """Check the retention and size bounds now (they are also checked
+        after a commit every 30 s)."""
+        await self._request("bounds", self._clock())
+
+    async def _request(self, *message: Any) -> None:
+        state, detail = await self._run(self._exchange, message)
+        if state == "retry":
+            raise RetryableError(str(detail))
+        for reason, count in detail:
+            log.info("history: deleted %d lines past the %s bound", count, reason)
+            self._on_discard(reason, count)
+        index = self._index
+        if index is not None:
+            await asyncio.to_thread(index.reload)
+
+    def _exchange(self, message: tuple[Any, ...]) -> tuple[str, Any]:
+        process, conn = self._process, self._conn
+        if process is None or conn is None or not process.is_alive():
+            # The writer died (it is logged by multiprocessing): start another.
+            self._close_pipe()
+            self._spawn()
+            conn = self._conn
+            assert conn is not None
         try:
-            add_documents(writer, docs)
-            writer.commit()
-        except (OSError, ValueError, RuntimeError) as error:
-            writer.rollback()
-            raise RetryableError(f"the embedded index could not commit: {error}") from None
-        index.reload()
-        now = self._clock()
-        if now - self._bounds_checked >= BOUNDS_INTERVAL:
-            self._bounds_checked = now
-            self._enforce_bounds(now)
+            conn.send(message)
+            answer: tuple[str, Any] = conn.recv()
+        except (EOFError, OSError) as error:
+            self._close_pipe()
+            return "retry", f"the history writer process stopped: {type(error).__name__}"
+        return answer
 
     async def search(self, search: HistorySearch) -> list[tuple[int, bytes]]:
         if search.limit < 1:  # tantivy panics on a limit of 0
@@ -109,82 +151,41 @@ class EmbeddedIndex:
             hits.append((int(stored.get_first("seq") or 0), line))
         return hits
 
-    async def delete_app(self, app: str) -> None:
-        await self._run(self._delete_app, app)
-
-    def _delete_app(self, app: str) -> None:
-        writer, index = self._writer, self._index
-        assert writer is not None
-        assert index is not None
-        writer.delete_documents_by_term("app", app)
-        writer.commit()
-        index.reload()
-
-    async def enforce_bounds(self) -> None:
-        """Check the retention and size bounds now (tests, and every BOUNDS_INTERVAL)."""
-        await self._run(self._enforce_bounds, self._clock())
-
-    def _enforce_bounds(self, now: float) -> None:
-        cutoff = int((now - self._settings.retention_seconds) * 1_000_000)
-        self._delete_before(cutoff, "retention")
-        if self.disk_bytes() > self._settings.max_bytes:
-            oldest, newest = self._time_span()
-            if oldest is not None and newest is not None:
-                cut = oldest + max(1, int((newest - oldest) * SIZE_TRIM_SHARE))
-                self._delete_before(cut, "size_limit")
-            writer = self._writer
-            assert writer is not None
-            writer.garbage_collect_files()
-
     def disk_bytes(self) -> int:
-        return sum(
-            entry.stat().st_size for entry in self._settings.index_dir.iterdir() if entry.is_file()
-        )
+        return disk_bytes(self._settings.index_dir)
 
     def count(self) -> int:
         index = self._index
         assert index is not None
+        index.reload()
         return int(index.searcher().num_docs)
 
-    def _time_span(self) -> tuple[int | None, int | None]:
-        index = self._index
-        assert index is not None
-        searcher = index.searcher()
-        ends: list[int | None] = []
-        for order in (tantivy.Order.Asc, tantivy.Order.Desc):
-            result = searcher.search(
-                tantivy.Query.all_query(), 1, count=False, order_by_field="time_us", order=order
-            )
-            ends.append(int(result.hits[0][0]) if result.hits else None)
-        return ends[0], ends[1]
-
-    def _delete_before(self, cutoff_us: int, reason: str) -> None:
-        writer, index = self._writer, self._index
-        assert writer is not None
-        assert index is not None
-        old = tantivy.Query.range_query(
-            self._schema, "time_us", tantivy.FieldType.Integer, None, cutoff_us, include_upper=False
-        )
-        # `count` is in the bindings but not in their type stubs.
-        count = int(getattr(index.searcher().search(old, 1, count=True), "count", 0) or 0)
-        if not count:
-            return
-        writer.delete_documents_by_query(old)
-        writer.commit()
-        index.reload()
-        log.info("history: deleted %d lines older than the %s bound", count, reason)
-        self._on_discard(reason, count)
-
     async def close(self) -> None:
-        if self._writer is not None:
-            await self._run(self._close_writer)
+        if self._conn is not None:
+            await self._run(self._stop)
         self._thread.shutdown(wait=True)
 
-    def _close_writer(self) -> None:
-        writer = self._writer
-        if writer is not None:
-            writer.wait_merging_threads()
-        self._writer = None
+    def _stop(self) -> None:
+        process, conn = self._process, self._conn
+        if conn is not None and process is not None and process.is_alive():
+            try:
+                conn.send(("close",))
+                if conn.poll(STOP_SECONDS):
+                    conn.recv()
+            except (EOFError, OSError):
+                pass
+        if process is not None:
+            process.join(STOP_SECONDS)
+            if process.is_alive():
+                process.kill()
+                process.join()
+        self._close_pipe()
 
-    async def _run(self, function: Callable[..., None], *args: object) -> None:
-        await asyncio.get_running_loop().run_in_executor(self._thread, function, *args)
+    def _close_pipe(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+        self._conn = None
+        self._process = None
+
+    async def _run(self, function: Callable[..., Any], *args: object) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(self._thread, function, *args)

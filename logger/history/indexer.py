@@ -17,8 +17,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 
 from logger.history.backend import HistoryBackend, RejectedBatch, RetryableError
-from logger.history.document import HistoryDoc
-from logger.history.queue import IndexQueue, QueuedLines, TakenBatch
+from logger.history.queue import IndexQueue, TakenBatch
 from logger.history.settings import HistorySettings
 from logger.history.telemetry import HistoryTelemetry
 from logger.lines import format_timestamp
@@ -124,7 +123,11 @@ class HistoryIndexer:
             await self._announce_shed()
 
     async def _write(self, batch: TakenBatch) -> None:
-        docs = await asyncio.to_thread(_documents, batch.entries)
+        docs = [
+            (entry.app, seq, line)
+            for entry in batch.entries
+            for seq, line in enumerate(entry.lines, entry.first_seq)
+        ]
         delay = self._settings.retry_initial
         while docs:
             try:
@@ -179,12 +182,3 @@ class HistoryIndexer:
                     f"{lines} lines dropped since {format_timestamp(since)} "
                     "(history index queue full: they stay in the ring but are not searchable)",
                 )
-
-
-def _documents(entries: list[QueuedLines]) -> list[HistoryDoc]:
-    from_stored = HistoryDoc.from_stored
-    return [
-        from_stored(entry.app, seq, line)
-        for entry in entries
-        for seq, line in enumerate(entry.lines, entry.first_seq)
-    ]

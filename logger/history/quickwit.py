@@ -15,6 +15,7 @@ the batch (counted).
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -25,6 +26,7 @@ from logger.history.backend import (
     BadQuery,
     HistorySearch,
     HistoryUnavailable,
+    Line,
     RejectedBatch,
     RetryableError,
 )
@@ -95,10 +97,11 @@ class QuickwitIndex:
         """Nothing to wait for: the index is made on the first write, so a
         Quickwit that is down at start only delays history."""
 
-    async def write(self, docs: Sequence[HistoryDoc]) -> None:
+    async def write(self, lines: Sequence[Line]) -> None:
         await self._ensure_index()
+        bodies = await asyncio.to_thread(_ndjson_bodies, lines)
         sent = 0
-        for body, count in _ndjson_chunks(docs, MAX_INGEST_BYTES):
+        for body, count in bodies:
             try:
                 reply = await self._client.post(
                     f"/api/v1/{self._index}/ingest",
@@ -197,6 +200,12 @@ class QuickwitIndex:
                 f"Quickwit refused the index config ({reply.status_code}): {_message(reply)}"
             )
         self._index_ready = True
+
+
+def _ndjson_bodies(lines: Sequence[Line]) -> list[tuple[bytes, int]]:
+    from_stored = HistoryDoc.from_stored
+    docs = [from_stored(app, seq, line) for app, seq, line in lines]
+    return list(_ndjson_chunks(docs, MAX_INGEST_BYTES))
 
 
 def _ndjson_chunks(docs: Sequence[HistoryDoc], limit: int) -> Iterator[tuple[bytes, int]]:

@@ -48,8 +48,8 @@ class HistorySettings:
     # Indexer: a batch is written when it holds this many lines or bytes,
     # or when its oldest line has waited `commit_interval` seconds. That
     # bounds how long a stored line takes to become searchable.
-    batch_lines: int = 5000
-    batch_bytes: int = 4 << 20
+    batch_lines: int = 20_000
+    batch_bytes: int = 8 << 20
     commit_interval: float = 1.0
     # Lines waiting to be indexed; past it the oldest are shed and counted.
     queue_lines: int = 200_000

@@ -149,9 +149,26 @@ async def test_embedded_retention_and_size_bounds_delete_the_oldest_counted(
         assert history.metric("logger_discarded_events_total", reason="history_retention") == 200
         _, lines = await history.read("shop", since=BEFORE, log_lines="-1")
         assert messages(lines) == [f"new{i}" for i in range(300)]
-        # Past the size bound the oldest tenth of the time span goes, counted.
-        index._settings = replace(settings, max_bytes=1)
+
+
+async def test_embedded_size_bound_deletes_the_oldest_tenth_counted(tmp_path: Path) -> None:
+    settings = HistorySettings(
+        backend=HistoryBackendKind.EMBEDDED,
+        index_dir=tmp_path / "history",
+        max_bytes=1,  # always past it: every check trims
+        commit_interval=0.05,
+    )
+    async with logger_app(settings) as client:
+        history = History(client.app, client, None)
+        await history.write("shop", [f"n{i}" for i in range(300)])  # 1 µs apart
+        await history.indexed()
+        index = client.app[HISTORY].backend
+        assert isinstance(index, EmbeddedIndex)
         await index.enforce_bounds()
         trimmed = history.metric("logger_discarded_events_total", reason="history_size_limit")
         assert 0 < trimmed < 300
         assert index.count() == 300 - trimmed
+        _, lines = await history.read("shop", since=BEFORE, log_lines="-1")
+        # The oldest went: what is left is the newest, without a hole.
+        kept = messages(lines)
+        assert kept == [f"n{i}" for i in range(300 - len(kept), 300)]
