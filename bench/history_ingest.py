@@ -16,13 +16,14 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import aiohttp
 from prometheus_client.parser import text_string_to_metric_families
 
 from bench.ingest_throughput import end_to_end_run, plan_sends
 from bench.logger_process import LoggerProcess
-from bench.measure import Spread
+from bench.measure import Spread, process_cpu_seconds
 from bench.workload import workload_from
 
 
@@ -33,6 +34,11 @@ class HistoryIngestResults:
     on: Spread
     indexed_per_second: Spread
     shed_lines: int
+    # CPU microseconds per record: the logger process itself, and (history on)
+    # its writer child; a figure the other tenants' load does not move much.
+    cpu_off: Spread
+    cpu_on: Spread
+    cpu_writer: Spread
 
     @property
     def ratio(self) -> float:
@@ -48,6 +54,8 @@ class HistoryIngestResults:
             f"  index sustained: {self.indexed_per_second.median:,.0f} docs/s "
             f"({self.indexed_per_second.low:,.0f}-{self.indexed_per_second.high:,.0f}), "
             f"shed {self.shed_lines:,} lines in all",
+            f"  logger CPU per record: off {self.cpu_off.median:.1f} us, "
+            f"on {self.cpu_on.median:.1f} us (+ writer process {self.cpu_writer.median:.1f} us)",
         ]
 
 
@@ -75,6 +83,15 @@ async def until_indexed(logger: LoggerProcess, timeout: float) -> dict[str, floa
         await asyncio.sleep(0.05)
 
 
+def writer_cpu_seconds(logger: LoggerProcess) -> float:
+    """CPU of the logger's child processes (the history writer)."""
+    tasks = Path(f"/proc/{logger.process.pid}/task")
+    children = {
+        child for task in tasks.iterdir() for child in (task / "children").read_text().split()
+    }
+    return sum(process_cpu_seconds(int(child)) for child in children)
+
+
 async def measure_history_ingest(args: argparse.Namespace) -> HistoryIngestResults:
     workload = workload_from(args, args.apps_per_frame)
     frames = max(1, args.records // args.records_per_frame)
@@ -90,16 +107,21 @@ async def measure_history_ingest(args: argparse.Namespace) -> HistoryIngestResul
                 await end_to_end_run(logger, warmup, args.window, args.timeout)
             await until_indexed(on, args.timeout)
             off_rates, on_rates, indexed_rates = [], [], []
+            cpu_off, cpu_on, cpu_writer = [], [], []
             for run in range(args.repeats):
                 plan = plan_sends(workload, frames, args.connections, f"run{run}")
                 gc.collect()
-                elapsed, _ = await end_to_end_run(off, plan, args.window, args.timeout)
+                elapsed, cpu = await end_to_end_run(off, plan, args.window, args.timeout)
                 off_rates.append(records / elapsed)
+                cpu_off.append(cpu / records * 1e6)
                 before = await scrape(on)
                 started = time.perf_counter()
-                elapsed, _ = await end_to_end_run(on, plan, args.window, args.timeout)
+                writer_before = writer_cpu_seconds(on)
+                elapsed, cpu = await end_to_end_run(on, plan, args.window, args.timeout)
                 on_rates.append(records / elapsed)
+                cpu_on.append(cpu / records * 1e6)
                 after = await until_indexed(on, args.timeout)
+                cpu_writer.append((writer_cpu_seconds(on) - writer_before) / records * 1e6)
                 indexed = after.get("logger_history_indexed_lines_total", 0.0) - before.get(
                     "logger_history_indexed_lines_total", 0.0
                 )
@@ -115,5 +137,6 @@ async def measure_history_ingest(args: argparse.Namespace) -> HistoryIngestResul
             off.stop()
             on.stop()
     return HistoryIngestResults(
-        records, Spread(off_rates), Spread(on_rates), Spread(indexed_rates), shed
-    )
+        records, Spread(off_rates), Spread(on_rates), Spread(indexed_rates), shed,
+        Spread(cpu_off), Spread(cpu_on), Spread(cpu_writer),
+    )  # fmt: skip

@@ -36,14 +36,14 @@ async def fill(index: EmbeddedIndex, lines: int, apps: int, now_ns: int) -> floa
     step = SPAN_SECONDS * 10**9 // lines
     first = now_ns - SPAN_SECONDS * 10**9
     for start in range(0, lines, BATCH):
-        docs = []
+        docs: list[tuple[str, int, list[bytes]]] = []
         for i in range(start, min(lines, start + BATCH)):
             app = f"app{i % apps}"
             word = "error" if i % 20 == 0 else "ok"
             stored = platform_line(
                 app, "web.1", f"GET /item/{i} {word} took {i % 997}ms", first + i * step
             )
-            docs.append((app, i, stored))
+            docs.append((app, i, [stored]))
         await index.write(docs)
     return time.perf_counter() - started
 

@@ -14,8 +14,25 @@ from typing import Protocol
 
 from logger.errors import LoggerError
 
-# A stored line to index: (app, sequence number, stored line).
-Line = tuple[str, int, bytes]
+# Lines to index: one app's consecutive stored lines and the first one's
+# sequence number, (app, first_seq, lines): cheap to hand to another process.
+Run = tuple[str, int, list[bytes]]
+
+
+def run_count(runs: Sequence[Run]) -> int:
+    return sum(len(lines) for _, _, lines in runs)
+
+
+def without_first(runs: Sequence[Run], count: int) -> list[Run]:
+    """The runs less their first `count` lines (those a backend already took)."""
+    rest: list[Run] = []
+    for app, first_seq, lines in runs:
+        if count >= len(lines):
+            count -= len(lines)
+            continue
+        rest.append((app, first_seq + count, lines[count:]))
+        count = 0
+    return rest
 
 
 class HistoryError(LoggerError):
@@ -73,7 +90,7 @@ class HistoryBackend(Protocol):
 
     async def start(self) -> None: ...
 
-    async def write(self, lines: Sequence[Line]) -> None:
+    async def write(self, runs: Sequence[Run]) -> None:
         """Make the lines searchable; raises RetryableError or RejectedBatch
         (with `done`, how many of the first lines were taken before)."""
         ...

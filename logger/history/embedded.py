@@ -23,7 +23,7 @@ from typing import Any
 
 import tantivy
 
-from logger.history.backend import HistoryError, HistorySearch, Line, RetryableError
+from logger.history.backend import HistoryError, HistorySearch, RetryableError, Run
 from logger.history.schema import build_query, build_schema
 from logger.history.settings import HistorySettings
 from logger.history.writer_process import disk_bytes, writer_main
@@ -86,8 +86,8 @@ class EmbeddedIndex:
             raise HistoryError(f"the embedded index cannot open: {detail}")
         self._process, self._conn = process, parent
 
-    async def write(self, lines: Sequence[Line]) -> None:
-        await self._request("write", list(lines), self._clock())
+    async def write(self, runs: Sequence[Run]) -> None:
+        await self._request("write", list(runs), self._clock())
 
     async def delete_app(self, app: str) -> None:
         await self._request("delete_app", app)

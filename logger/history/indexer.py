@@ -16,7 +16,14 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 
-from logger.history.backend import HistoryBackend, RejectedBatch, RetryableError
+from logger.history.backend import (
+    HistoryBackend,
+    RejectedBatch,
+    RetryableError,
+    Run,
+    run_count,
+    without_first,
+)
 from logger.history.queue import IndexQueue, TakenBatch
 from logger.history.settings import HistorySettings
 from logger.history.telemetry import HistoryTelemetry
@@ -123,28 +130,24 @@ class HistoryIndexer:
             await self._announce_shed()
 
     async def _write(self, batch: TakenBatch) -> None:
-        docs = [
-            (entry.app, seq, line)
-            for entry in batch.entries
-            for seq, line in enumerate(entry.lines, entry.first_seq)
-        ]
+        runs: list[Run] = [(entry.app, entry.first_seq, entry.lines) for entry in batch.entries]
         delay = self._settings.retry_initial
-        while docs:
+        while runs:
             try:
-                await self.backend.write(docs)
+                await self.backend.write(runs)
             except RetryableError as error:
-                docs = docs[error.done :]
+                runs = without_first(runs, error.done)
                 self._telemetry.batches.labels(outcome="retried").inc()
                 self._telemetry.error("backend_unavailable")
                 self._warnings.warning("history-retry", "history: %s; retrying with backoff", error)
                 if self._closing.is_set():
-                    self._telemetry.discarded("shutdown", len(docs))
+                    self._telemetry.discarded("shutdown", run_count(runs))
                     return
                 await self._sleep(error.retry_after if error.retry_after is not None else delay)
                 delay = min(delay * 2, self._settings.retry_max)
                 continue
             except RejectedBatch as error:
-                dropped = len(docs) - error.done
+                dropped = run_count(runs) - error.done
                 self._warnings.warning("history-rejected", "history: %s; lines dropped", error)
                 self._telemetry.discarded(error.reason, dropped)
                 self._telemetry.batches.labels(outcome="dropped").inc()

@@ -70,7 +70,9 @@ class IndexQueue:
         """Queue lines; never waits. Past the bound the oldest lines go."""
         if not lines:
             return
-        kept = list(lines)
+        # Kept by reference: the store and the other subscribers share the
+        # list and none of them changes it.
+        kept = lines if isinstance(lines, list) else list(lines)
         if len(kept) > self._max_lines:  # one call larger than the whole queue
             cut = len(kept) - self._max_lines
             self._on_shed(app, SHED_QUEUE_FULL, cut)

@@ -26,9 +26,9 @@ from logger.history.backend import (
     BadQuery,
     HistorySearch,
     HistoryUnavailable,
-    Line,
     RejectedBatch,
     RetryableError,
+    Run,
 )
 from logger.history.document import HistoryDoc
 from logger.history.query import quickwit_query
@@ -97,9 +97,9 @@ class QuickwitIndex:
         """Nothing to wait for: the index is made on the first write, so a
         Quickwit that is down at start only delays history."""
 
-    async def write(self, lines: Sequence[Line]) -> None:
+    async def write(self, runs: Sequence[Run]) -> None:
         await self._ensure_index()
-        bodies = await asyncio.to_thread(_ndjson_bodies, lines)
+        bodies = await asyncio.to_thread(_ndjson_bodies, runs)
         sent = 0
         for body, count in bodies:
             try:
@@ -202,9 +202,13 @@ class QuickwitIndex:
         self._index_ready = True
 
 
-def _ndjson_bodies(lines: Sequence[Line]) -> list[tuple[bytes, int]]:
+def _ndjson_bodies(runs: Sequence[Run]) -> list[tuple[bytes, int]]:
     from_stored = HistoryDoc.from_stored
-    docs = [from_stored(app, seq, line) for app, seq, line in lines]
+    docs = [
+        from_stored(app, seq, line)
+        for app, first_seq, lines in runs
+        for seq, line in enumerate(lines, first_seq)
+    ]
     return list(_ndjson_chunks(docs, MAX_INGEST_BYTES))
 
 

@@ -3,11 +3,11 @@
 Turning lines into documents and feeding tantivy is Python work per line;
 in the logger's process it would hold the GIL the event loop needs, so it
 runs here, on the other core, and ingest keeps its rate. The logger sends
-batches of (app, seq, stored line) over a pipe and waits for the commit's
+batches of (app, first seq, stored lines) over a pipe and waits for the commit's
 answer; it searches the same directory itself, read-only.
 
 Messages (each answered once):
-    ("write", lines, now)   -> ("ok", discards) | ("retry", message)
+    ("write", runs, now)    -> ("ok", discards) | ("retry", message)
     ("delete_app", app)     -> ("ok", [])
     ("bounds", now)         -> ("ok", discards)
     ("close",)              -> ("ok", [])
@@ -59,10 +59,15 @@ class IndexWriterLoop:
             return "ok", []
         return "retry", f"unknown message {kind!r}"
 
-    def write(self, lines: list[tuple[str, int, bytes]], now: float) -> tuple[str, Any]:
+    def write(self, runs: list[tuple[str, int, list[bytes]]], now: float) -> tuple[str, Any]:
         from_stored = HistoryDoc.from_stored
+        docs = (
+            from_stored(app, seq, line)
+            for app, first_seq, lines in runs
+            for seq, line in enumerate(lines, first_seq)
+        )
         try:
-            add_documents(self._writer, (from_stored(app, seq, line) for app, seq, line in lines))
+            add_documents(self._writer, docs)
             self._writer.commit()
         except (OSError, ValueError, RuntimeError) as error:
             self._writer.rollback()
