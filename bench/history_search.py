@@ -39,7 +39,7 @@ async def fill(index: EmbeddedIndex, lines: int, apps: int, now_ns: int) -> floa
         docs: list[tuple[str, int, list[bytes]]] = []
         for i in range(start, min(lines, start + BATCH)):
             app = f"app{i % apps}"
-            word = "error" if i % 20 == 0 else "ok"
+            word = "error" if (i // apps) % 20 == 0 else "ok"
             stored = platform_line(
                 app, "web.1", f"GET /item/{i} {word} took {i % 997}ms", first + i * step
             )
@@ -64,18 +64,19 @@ async def main(args: argparse.Namespace) -> None:
         )
         since_us = (now_ns - 3600 * 10**9) // 1000
         timings = []
-        hits = 0
+        counts = []
         for query in range(args.queries):
             search = HistorySearch(
                 app=f"app{query % args.apps}", limit=100, query="error", since_us=since_us
             )
             started = time.perf_counter()
-            hits = len(await index.search(search))
+            counts.append(len(await index.search(search)))
             timings.append(time.perf_counter() - started)
         await index.close()
     cuts = statistics.quantiles(timings, n=100)
     print(
-        f"term query in one app over the last hour, newest 100 hits ({hits} in the last): "
+        f"term query in one app over the last hour, newest 100 hits "
+        f"({min(counts)}-{max(counts)} a search): "
         f"p50 {cuts[49] * 1000:.1f} ms, p99 {cuts[98] * 1000:.1f} ms over {args.queries} searches"
     )
 
