@@ -32,11 +32,12 @@ class LoggerProcess:
     """`python -m logger` on loopback ports; always terminated by `stop`.
 
     `source` is the tree whose `logger` package runs (default: this one), so
-    that two commits can be measured side by side in one invocation."""
+    that two commits can be measured side by side in one invocation;
+    `extra_env` adds settings (history is off unless it turns it on)."""
 
     name = "logger"
 
-    def __init__(self, source: Path = ROOT) -> None:
+    def __init__(self, source: Path = ROOT, extra_env: dict[str, str] | None = None) -> None:
         self.source = source
         self.forward_port = free_port()
         self.http_port = free_port()
@@ -52,7 +53,9 @@ class LoggerProcess:
             WF_DRAINS_STATE_FILE="none",
             # The tree measured comes first on the path, before any installed copy.
             PYTHONPATH=str(source),
+            WF_HISTORY="off",
         )
+        env.update(extra_env or {})
         self.process = subprocess.Popen(
             [sys.executable, "-m", "logger"],
             cwd=source,

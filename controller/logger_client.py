@@ -17,7 +17,13 @@ from urllib.parse import quote
 
 import aiohttp
 
-from controller.errors import BadRequest, LoggerUnavailable
+from controller.errors import ApiError, BadRequest, LoggerUnavailable
+
+
+class HistoryNotAvailable(ApiError):
+    """The logger has no history (WF_HISTORY=off): `until` and `query` need it."""
+
+    status = 501
 
 
 class LoggerClient:
@@ -49,6 +55,8 @@ class LoggerClient:
                     return b""
                 if reply.status == 400:  # a parameter passed through was refused
                     raise BadRequest(await _message(reply))
+                if reply.status == 501:  # history is off on that logger
+                    raise HistoryNotAvailable(await _message(reply))
                 await _check(reply, "read logs")
                 return await reply.read()
 

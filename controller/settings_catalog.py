@@ -16,6 +16,7 @@ from foundation.settings_docs import render
 from logger.config import ApiSettings, LoggerSettings
 from logger.drains.settings import DrainSettings
 from logger.forward.settings import ForwardSettings
+from logger.history.settings import HistorySettings
 from logger.store.memory import StoreSettings
 from metrics.settings import MetricsSettings
 
@@ -26,6 +27,7 @@ CATALOG: tuple[tuple[str, type[Any]], ...] = (
     ("logger.api", ApiSettings),
     ("logger", LoggerSettings),
     ("logger.drains", DrainSettings),
+    ("logger.history", HistorySettings),
     ("controller", ControllerSettings),
     ("collectors.kubernetes", WatcherSettings),
     ("metrics", MetricsSettings),

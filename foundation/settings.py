@@ -45,6 +45,7 @@ from typing import Any, Generic, TypeVar
 
 from foundation.env import (
     format_size,
+    parse_bool,
     parse_float,
     parse_int,
     parse_path,
@@ -175,6 +176,15 @@ class FilePath(Kind["Path | None"]):
         return "off: " + ", ".join(sorted(self.off)) if self.off else ""
 
 
+class Folder(Kind[Path]):
+    """A folder's path, always set (the default when the variable is unset)."""
+
+    type_name = "path"
+
+    def parse(self, raw: str, variable: str) -> Path:
+        return parse_path(raw)
+
+
 class Choice(Kind[E]):
     """One value of a StrEnum, case-insensitive."""
 
@@ -193,6 +203,18 @@ class Choice(Kind[E]):
 
     def bounds(self) -> str:
         return " | ".join(member.value for member in self.enum_type)
+
+
+class Flag(Kind[bool]):
+    """On or off: true/false, yes/no, on/off, 1/0."""
+
+    type_name = "boolean"
+
+    def parse(self, raw: str, variable: str) -> bool:
+        return parse_bool(raw, variable)
+
+    def show(self, value: bool) -> str:
+        return "on" if value else "off"
 
 
 class HttpUrl(Kind["str | None"]):

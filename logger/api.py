@@ -8,6 +8,9 @@ Additive extensions: `proc=` (prefix of `process.instance`), `since=`
 (RFC 3339), `format=json` (NDJSON), `after_seq=` (resume without a gap; when
 the store no longer holds some lines after it, the answer starts with one
 notice line saying how many are gone, `logger.buffer.gap_notice`).
+History past the ring (docs/history.md): `since=`, `until=` (RFC 3339,
+inclusive) and `query=` read the history index too, merged in order with
+the ring; with history off, `until=` and `query=` answer 501.
 """
 
 from __future__ import annotations
@@ -24,6 +27,10 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from logger.app_names import app_name_problem
 from logger.buffer import gap_notice
 from logger.components import COMPONENTS, READY, LoggerComponents
+from logger.history.backend import BadQuery, HistoryUnavailable
+from logger.history.keys import HISTORY
+from logger.history.query import checked_query
+from logger.history.reader import HistoryRead, read_history
 from logger.lines import ParsedLine, line_text, line_time, normalize_timestamp
 from logger.store.base import ReadQuery, ReadResult
 from logger.tail import Batch
@@ -43,6 +50,8 @@ class LogRequest:
     follow: bool
     timeout: float
     json: bool
+    # Set when the request reads past the ring (since, until or query).
+    history: HistoryRead | None = None
 
 
 def bad_request(message: str) -> web.HTTPBadRequest:
@@ -77,10 +86,26 @@ def parse_log_request(params: Mapping[str, str], components: LoggerComponents) -
     output = params.get("format", "text")
     if output not in ("text", "json"):
         raise bad_request("format must be text or json")
-    query = ReadQuery(
-        limit=limit, process=params.get("proc") or None, since=since, after_seq=after_seq
+    until = None
+    if params.get("until"):
+        try:
+            until = normalize_timestamp(params["until"])
+        except ValueError as error:
+            raise bad_request(f"until: {error}") from None
+    try:
+        text = checked_query(params.get("query"))
+    except BadQuery as error:
+        raise bad_request(str(error)) from None
+    process = params.get("proc") or None
+    query = ReadQuery(limit=limit, process=process, since=since, after_seq=after_seq)
+    history = None
+    if since is not None or until is not None or text is not None:
+        if follow and (until is not None or text is not None):
+            raise bad_request("until and query do not combine with follow")
+        history = HistoryRead(limit=limit, proc=process, since=since, until=until, query=text)
+    return LogRequest(
+        query=query, follow=follow, timeout=timeout, json=output == "json", history=history
     )
-    return LogRequest(query=query, follow=follow, timeout=timeout, json=output == "json")
 
 
 @routes.get("/logs/{app}")
@@ -90,7 +115,7 @@ async def get_logs(request: web.Request) -> web.StreamResponse:
     log_request = parse_log_request(request.query, components)
     if log_request.follow:
         return await _follow(request, components, app, log_request)
-    result = await components.store.read(app, log_request.query)
+    result = await _read(request, components, app, log_request)
     if not result.lines and not result.gone:
         return web.Response(status=204)
     body = _render_history(app, result, log_request.json)
@@ -99,9 +124,47 @@ async def get_logs(request: web.Request) -> web.StreamResponse:
     return web.Response(body=body, content_type="text/plain", charset="utf-8")
 
 
+async def _read(
+    request: web.Request, components: LoggerComponents, app: str, log_request: LogRequest
+) -> ReadResult:
+    """The ring, or with since/until/query the history index merged with it."""
+    wanted = log_request.history
+    indexer = request.app.get(HISTORY)
+    if wanted is None or (indexer is None and wanted.until is None and wanted.query is None):
+        return await components.store.read(app, log_request.query)
+    if indexer is None:
+        raise web.HTTPNotImplemented(
+            text=_json.encode(
+                {"detail": "history is off on this logger: until and query need it"}
+            ).decode(),
+            content_type="application/json",
+        )
+    try:
+        lines = await read_history(
+            components.store, indexer, app, wanted, components.settings.history.max_read_lines
+        )
+    except BadQuery as error:
+        raise bad_request(str(error)) from None
+    except HistoryUnavailable as error:
+        raise web.HTTPServiceUnavailable(
+            text=_json.encode({"detail": f"history unavailable: {error}"}).decode(),
+            content_type="application/json",
+        ) from None
+    return ReadResult(lines, lines[-1][0] if lines else -1)
+
+
 @routes.delete("/logs/{app}")
 async def delete_logs(request: web.Request) -> web.Response:
     app = requested_app(request)
+    indexer = request.app.get(HISTORY)
+    if indexer is not None:
+        try:
+            await indexer.backend.delete_app(app)
+        except HistoryUnavailable as error:
+            raise web.HTTPServiceUnavailable(
+                text=_json.encode({"detail": f"history unavailable: {error}"}).decode(),
+                content_type="application/json",
+            ) from None
     if await request.app[COMPONENTS].store.delete(app):
         return web.Response(status=204)
     raise web.HTTPNotFound(

@@ -17,6 +17,7 @@ from logger.drains.api import DRAINS
 from logger.drains.api import routes as drain_routes
 from logger.drains.registry import DrainRegistry
 from logger.forward.server import ForwardServer
+from logger.history.service import history_context
 from logger.ingest import Ingestor
 from logger.routing import Router
 from logger.store.memory import MemoryStore
@@ -51,8 +52,9 @@ def create_app(settings: LoggerSettings, *, forward: bool = True) -> web.Applica
     app.add_routes(drain_routes)
     app.add_routes(app_rates.routes)
     app.cleanup_ctx.append(app_rates.rate_sampler)
-    # Drains start before the forward input so no stored line misses them.
+    # Drains and history start before the forward input so no stored line misses them.
     app.cleanup_ctx.append(_drains)
+    app.cleanup_ctx.append(history_context)
     if forward:
         app.cleanup_ctx.append(_forward_listener)
     else:

@@ -24,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from enum import Enum
 from typing import Generic, Protocol, Self, TypeVar
 
@@ -107,7 +107,9 @@ class BoundedBuffer(Generic[C]):
     chunks off the front, and slicing one when only part of it must go).
     `weigh(chunk)`, when given, keeps a byte total too (drains batch by
     bytes). Every loss is recorded with `component` and `reason`, reported
-    to `on_loss`, and told once by `take_notice`."""
+    to `on_loss`, and told once by `take_notice`; `on_drop`, when given, is
+    handed each dropped piece itself (a reader that must know which lines
+    went, e.g. whose app they were)."""
 
     __slots__ = (
         "_chunks",
@@ -115,6 +117,7 @@ class BoundedBuffer(Generic[C]):
         "_lines",
         "_lost",
         "_lost_since",
+        "_on_drop",
         "_on_loss",
         "_room",
         "_weigh",
@@ -135,6 +138,7 @@ class BoundedBuffer(Generic[C]):
         reason: str,
         on_loss: LossCounter | None = None,
         weigh: Callable[[C], int] | None = None,
+        on_drop: Callable[[C], None] | None = None,
         code: str = "",
         clock: Callable[[], int] = time.time_ns,
     ) -> None:
@@ -148,6 +152,7 @@ class BoundedBuffer(Generic[C]):
         self.bytes = 0
         self._weigh = weigh
         self._on_loss = on_loss
+        self._on_drop = on_drop
         self._code = code
         self._chunks: deque[C] = deque()
         self._lines = 0
@@ -172,6 +177,7 @@ class BoundedBuffer(Generic[C]):
             return True
         if self._lines + count > self.capacity:
             if self.policy is OverflowPolicy.REFUSE_NEWEST:
+                self._dropped(chunk)
                 self._record_loss(count)
                 return False
             if self.policy is OverflowPolicy.BLOCK:
@@ -190,6 +196,14 @@ class BoundedBuffer(Generic[C]):
             self._room.clear()
             await self._room.wait()
         self._append(chunk)
+
+    def __iter__(self) -> Iterator[C]:
+        """The chunks held, oldest first (a read-only look)."""
+        return iter(self._chunks)
+
+    def oldest(self) -> C | None:
+        """The oldest chunk held, or None when empty."""
+        return self._chunks[0] if self._chunks else None
 
     def take_all(self) -> list[C]:
         """Every chunk held, oldest first; the buffer is then empty."""
@@ -257,15 +271,22 @@ class BoundedBuffer(Generic[C]):
             dropped += len(chunk)
             if weigh is not None:
                 self.bytes -= weigh(chunk)
+            self._dropped(chunk)
         if dropped < excess:  # the oldest lines of one chunk go, its newest stay
             part = excess - dropped
             head = chunks[0]
             if weigh is not None:
                 self.bytes -= weigh(head[:part])
+            if self._on_drop is not None:
+                self._on_drop(head[:part])
             chunks[0] = head[part:]
             dropped = excess
         self._lines -= dropped
         self._record_loss(dropped)
+
+    def _dropped(self, chunk: C) -> None:
+        if self._on_drop is not None:
+            self._on_drop(chunk)
 
     def _record_loss(self, count: int) -> None:
         if not self._lost:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from foundation.settings import Integer, Seconds, Setting, Size, Text, declared, from_environ
 from logger.drains.settings import DrainSettings
 from logger.forward.settings import ForwardSettings
+from logger.history.settings import HistorySettings
 from logger.store.memory import StoreSettings
 
 # Read by the logger (its follows) and the controller (the follows it relays):
@@ -74,6 +75,7 @@ class LoggerSettings:
     store: StoreSettings = field(default_factory=StoreSettings)
     api: ApiSettings = field(default_factory=ApiSettings)
     drains: DrainSettings = field(default_factory=DrainSettings)
+    history: HistorySettings = field(default_factory=HistorySettings)
     # Longer messages are split into several lines, never dropped.
     max_line_bytes: int = declared(
         Setting(
@@ -121,4 +123,5 @@ class LoggerSettings:
             store=StoreSettings.from_env(environ),
             api=ApiSettings.from_env(environ),
             drains=DrainSettings.from_env(environ),
+            history=HistorySettings.from_env(environ),
         )

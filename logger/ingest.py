@@ -20,9 +20,11 @@ from logger.telemetry import Telemetry
 
 
 class LineSubscriber(Protocol):
-    """Anything that takes each app's new lines after they are stored (drains)."""
+    """Anything that takes each app's new lines after they are stored (drains,
+    the history indexer); `first_seq` is the first line's sequence number.
+    It must not wait: acks wait for this call."""
 
-    def deliver(self, app: str, lines: Sequence[bytes]) -> None: ...
+    def deliver(self, app: str, first_seq: int, lines: Sequence[bytes]) -> None: ...
 
 
 class Ingestor:
@@ -86,7 +88,7 @@ class Ingestor:
         for (app, lines), first_seq in zip(lines_by_app.items(), first_seqs, strict=True):
             publish(app, first_seq, lines)
             for subscriber in self._subscribers:
-                subscriber.deliver(app, lines)
+                subscriber.deliver(app, first_seq, lines)
             stored += len(lines)
         if not counted and self._app_logs is not None:
             for app, lines in lines_by_app.items():

@@ -25,6 +25,7 @@ plain functions. None of them allocates anything but the field it returns.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from operator import itemgetter, methodcaller
@@ -110,6 +111,34 @@ def line_process(stored: bytes) -> bytes:
 def line_instance(stored: bytes) -> bytes:
     """The instance (the pod name's last segment), or b"" when there is none."""
     return split_process(line_process_instance(stored))[1]
+
+
+def line_time_us(stored: bytes) -> int:
+    """The line's time in microseconds since the epoch, read field by field
+    from the fixed-width timestamp; 0 when it is unreadable."""
+    try:
+        day = _day_seconds(stored[1:11])
+        clock = int(stored[12:14]) * 3600 + int(stored[15:17]) * 60 + int(stored[18:20])
+        return (day + clock) * 1_000_000 + int(stored[21:27])
+    except ValueError:
+        return timestamp_us(line_time(stored).decode("ascii", "replace"))
+
+
+@functools.lru_cache(maxsize=64)
+def _day_seconds(date: bytes) -> int:
+    return int(dt.datetime.fromisoformat(date.decode() + "T00:00:00+00:00").timestamp())
+
+
+def timestamp_us(rfc3339: str) -> int:
+    """Microseconds since the epoch of an RFC 3339 time; 0 if unreadable."""
+    try:
+        moment = dt.datetime.fromisoformat(rfc3339)
+    except ValueError:
+        return 0
+    if moment.tzinfo is None:
+        return 0
+    delta = moment - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+    return (delta.days * 86400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
 # -- writing ------------------------------------------------------------------

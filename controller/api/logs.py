@@ -61,6 +61,7 @@ class FollowRequest:
 
 # Query parameters of a read passed through to the logger as they are.
 PASSED_THROUGH = ("since", "until", "query")
+# The longest value of one of them (a query, a time).
 QUERY_MAX = 1000
 
 

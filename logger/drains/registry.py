@@ -113,9 +113,9 @@ class DrainRegistry:
 
     # -- the hot path ---------------------------------------------------------
 
-    def deliver(self, app: str, lines: Sequence[bytes]) -> None:
+    def deliver(self, app: str, first_seq: int, lines: Sequence[bytes]) -> None:
         """Hand an app's new lines to its drains; never waits, one dict
-        lookup when the app has none."""
+        lookup when the app has none. Drains do not use `first_seq`."""
         drains = self._by_app.get(app)
         if drains is None:
             return

@@ -51,6 +51,7 @@ def wf_serve(
         **os.environ,
         **(environment or {}),
         "WF_DRAINS_STATE_FILE": "none",
+        "WF_HISTORY_DIR": str(directory / "history"),
         # The smallest allowed password hashing cost keeps the tests fast.
         "WF_PASSWORD_MEMORY_KIB": "8192",
         "WF_PASSWORD_TIME_COST": "1",

@@ -195,8 +195,8 @@ async def test_deliver_reaches_only_the_apps_drains(tmp_path: Path) -> None:
     drains = DrainRegistry(settings_for(tmp_path), CollectorRegistry())
     shop = [await drains.add("shop", dead_url()), await drains.add("shop", dead_url("https"))]
     blog = await drains.add("blog", dead_url())
-    drains.deliver("shop", [b"o1", b"o2"])
-    drains.deliver("nobody", [b"o3"])
+    drains.deliver("shop", 0, [b"o1", b"o2"])
+    drains.deliver("nobody", 0, [b"o3"])
     assert [view.buffered_lines for view in drains.list("shop")] == [2, 2]
     assert drains.list("blog")[0].buffered_lines == 0
     assert {view.id for view in drains.list("shop")} == {view.id for view in shop}
