@@ -188,6 +188,14 @@ def source_label(app: str, process: str, instance: str) -> str:
     return f"{app}[{process}]: "
 
 
+def printed_line(time: str, app: str, process: str, instance: str, message: str) -> str:
+    """The line as `wf logs` prints it, from its fields (a JSON line's `time`,
+    `app`, `proc`, `instance`, `message`); a line with no app is time and message."""
+    if not app:
+        return f"{time} {message}"
+    return f"{time} {source_label(app, process, instance)}{message}"
+
+
 def clean_text(text: str) -> str:
     """Text that encodes as UTF-8: bytes that were not valid UTF-8 on the wire
     (decoded with surrogateescape, so they arrive as lone surrogates) become U+FFFD."""

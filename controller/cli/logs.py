@@ -2,8 +2,14 @@
 
 Without -f it is one HTTP request; with -f a WebSocket: one request frame,
 then a line per text frame until the controller closes (1000 at the end,
-4400/4408/1011 with a reason otherwise). `--logger-url` reads a logger
-directly instead (no controller, no authentication: for operators).
+4400/4408/1011 with a reason otherwise). The follow asks for JSON lines, so
+it knows each line's sequence number: when the stream breaks (a network
+blip, a controller or logger replica gone: 1011, an abnormal close, a
+refused connection) it reconnects by itself with a backoff and resumes
+after the last line it printed (`after_seq`), so nothing is lost or
+printed twice; lines the ring no longer holds by then come as one notice.
+`--logger-url` reads a logger directly instead (no controller, no
+authentication: for operators).
 
 `--since 2h [--until 1h] [--grep 'status AND 500']` reads history past the
 ring (docs/history.md); times are RFC 3339 or an age (`90s`, `30m`, `2h`, `7d`).
@@ -17,6 +23,7 @@ import json
 import re
 import sys
 import zlib
+from collections.abc import AsyncIterator
 
 import aiohttp
 import click
@@ -30,11 +37,20 @@ from controller.cli.client import (
     error_text,
     resolve_app,
 )
-from logger.lines import printed_parts
+from logger.lines import printed_line, printed_parts
 
 # Process types get a stable colour each, as Heroku's CLI does.
 _COLOURS = ["cyan", "green", "yellow", "magenta", "blue", "bright_cyan", "bright_green"]
 CONNECT_TIMEOUT = 10.0
+# Reconnecting a broken follow: backoff from the first to the last delay,
+# given up after this many attempts in a row that received nothing.
+RECONNECT_FIRST_DELAY = 0.5
+RECONNECT_MAX_DELAY = 10.0
+RECONNECT_ATTEMPTS = 20
+# What a resumed follow asks for after the last line seen (the controller's cap).
+RESUME_LINES = 10_000
+# Close codes after which another try cannot help.
+_FINAL_CLOSES = {1000, 4400, 4408}
 _AGE = re.compile(r"(\d+)([smhd])")
 _AGE_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -81,8 +97,8 @@ def logs(
         if logger_url:
             _from_logger(logger_url, name, lines, follow, proc, timeout, history, colour)
             return
-        if follow and history:
-            raise click.UsageError("-f with --since or --json needs --logger-url")
+        if follow and (since or until or query):
+            raise click.UsageError("-f with --since needs --logger-url")
         connection = connect(controller_url, token)
         if not follow:
             params = {"log_lines": str(lines), **history}
@@ -102,37 +118,100 @@ def logs(
         # A plain request first: its errors (401, 404) come with a message.
         connection.request("GET", app_path(name))
         url = connection.url + app_path(name, "/logs")
-        asyncio.run(_follow(url, connection.token, request, colour))
+        asyncio.run(_follow(url, connection.token, request, colour, as_json))
     except KeyboardInterrupt:
         pass
 
 
-async def _follow(url: str, token: str, request: dict[str, object], colour: bool) -> None:
+class _StreamBroken(Exception):
+    """The follow's connection ended without the controller's final close."""
+
+
+async def _follow(
+    url: str, token: str, request: dict[str, object], colour: bool, as_json: bool
+) -> None:
+    """Follow until the controller ends the stream (1000: the timeout), reconnecting
+    after every break and resuming after the last sequence number printed."""
+    loop = asyncio.get_running_loop()
+    timeout = request.get("timeout")
+    deadline = loop.time() + float(timeout) if isinstance(timeout, int | float) else None
+    frame: dict[str, object] = {**request, "format": "json"}
+    last_seq: int | None = None
+    failures = 0
+    while True:
+        if last_seq is not None:
+            frame.update(after_seq=last_seq, lines=RESUME_LINES)
+        if deadline is not None:
+            frame["timeout"] = max(0.1, deadline - loop.time())
+        printed = 0
+        try:
+            async for line in _stream(url, token, frame):
+                seq = line.get("seq")
+                if isinstance(seq, int):
+                    last_seq = seq
+                printed += 1
+                click.echo(json.dumps(line) if as_json else _text(line, colour))
+            return
+        except _StreamBroken as error:
+            failures = 0 if printed else failures + 1
+            if failures >= RECONNECT_ATTEMPTS:
+                raise click.ClickException(
+                    f"the log stream broke and did not come back after {failures} tries: {error}"
+                ) from None
+            if deadline is not None and loop.time() >= deadline:
+                return
+            delay = min(RECONNECT_MAX_DELAY, RECONNECT_FIRST_DELAY * 2 ** max(0, failures - 1))
+            click.echo(f"log stream broken ({error}); reconnecting in {delay:.1f}s", err=True)
+            await asyncio.sleep(delay)
+
+
+async def _stream(
+    url: str, token: str, frame: dict[str, object]
+) -> AsyncIterator[dict[str, object]]:
+    """One WebSocket follow: its JSON lines. Ends normally on the final close;
+    raises _StreamBroken when another try may help, ClickException when not."""
     headers = {"Authorization": f"token {token}"}
     timeout = aiohttp.ClientWSTimeout(ws_close=10.0)
     try:
         async with (
             aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(connect=CONNECT_TIMEOUT)) as http,
-            http.ws_connect(url, headers=headers, timeout=timeout, heartbeat=60.0) as ws,
+            http.ws_connect(url, headers=headers, timeout=timeout, heartbeat=30.0) as ws,
         ):
-            await ws.send_str(json.dumps(request))
+            await ws.send_str(json.dumps(frame))
             async for message in ws:
                 if message.type == aiohttp.WSMsgType.TEXT:
-                    line = str(message.data)
-                    click.echo(colourize(line) if colour else line)
+                    yield json.loads(str(message.data))
             code = ws.close_code
             reason = ws.close_reason if hasattr(ws, "close_reason") else None
     except aiohttp.WSServerHandshakeError as error:
+        if error.status >= 500:
+            raise _StreamBroken(f"the controller answered {error.status}") from None
         detail = "run `wf login`" if error.status == 401 else error.message
         raise click.ClickException(
             f"the controller refused the logs: {detail} ({error.status})"
         ) from None
-    except (aiohttp.ClientError, TimeoutError) as error:
-        raise click.ClickException(
-            f"cannot reach the controller at {url} ({type(error).__name__})"
+    except (aiohttp.ClientError, TimeoutError, ConnectionError) as error:
+        raise _StreamBroken(
+            f"cannot reach the controller at {url}: {type(error).__name__}"
         ) from None
-    if code not in (None, 1000):
-        raise click.ClickException(f"the log stream ended with an error ({code}): {reason or ''}")
+    if code in _FINAL_CLOSES:
+        if code != 1000:
+            raise click.ClickException(
+                f"the log stream ended with an error ({code}): {reason or ''}"
+            )
+        return
+    raise _StreamBroken(f"closed with {code or 'no code'}{f': {reason}' if reason else ''}")
+
+
+def _text(line: dict[str, object], colour: bool) -> str:
+    text = printed_line(
+        str(line.get("time", "")),
+        str(line.get("app", "")),
+        str(line.get("proc", "")),
+        str(line.get("instance", "")),
+        str(line.get("message", "")),
+    )
+    return colourize(text) if colour else text
 
 
 def _from_logger(
