@@ -110,6 +110,18 @@ class User:
         return result.stdout
 
 
+def wait_for_followers(server: Server, count: int, timeout: float = 20.0) -> None:
+    """Until the logger has `count` live followers (its `logger_followers` gauge)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        text = httpx.get(f"{server.logger_url}/metrics", timeout=5).text
+        gauge = next(line for line in text.splitlines() if line.startswith("logger_followers "))
+        if int(float(gauge.split()[1])) == count:
+            return
+        assert time.monotonic() < deadline, f"no {count} followers after {timeout} s"
+        time.sleep(0.05)
+
+
 def messages(output: str) -> list[str]:
     return [line.split(" ", 1)[1] for line in output.splitlines()]
 
@@ -151,7 +163,7 @@ def test_register_create_logs_follow_drain_destroy(
         text=True,
         env=admin.env,
     )
-    time.sleep(1.5)  # the follow is open: history sent, waiting for more
+    wait_for_followers(server, 1)  # the follow is open: history sent, waiting for more
     live = admin.run(
         "emit", "-a", "shop", "-p", "worker", "--forward-url", server.forward_url, "live"
     )
