@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint typecheck install system-deps schema-deps console-deps console-build settings-docs
+.PHONY: run test lint typecheck install system-deps schema-deps console-deps console-build settings-docs fuzz
 
 $(BIN)/wf: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,15 @@ typecheck: install
 # docs/settings.md from the settings declarations (a test fails when it drifts).
 settings-docs: install
 	$(BIN)/python -m controller.settings_catalog > docs/settings.md
+
+# Coverage-guided fuzzing of the forward decoder and handshake, longer than
+# the few seconds `make test` gives it (tests/unit/test_forward_coverage_fuzz.py).
+# Finds go to a scratch directory; `-merge=1 fuzz/corpus/forward DIR` keeps them.
+FUZZ_RUNS ?= 2000000
+fuzz: install
+	mkdir -p .fuzz-findings
+	$(BIN)/python -m fuzz.forward -runs=$(FUZZ_RUNS) .fuzz-findings
+	$(BIN)/python -m fuzz.forward --slowest .fuzz-findings fuzz/corpus/forward
 
 system-deps:
 	bash scripts/install-system-deps

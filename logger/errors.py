@@ -10,7 +10,8 @@ WorkflowError (foundation/errors.py, with the whole tree)
             ├── FrameTooLarge      a frame (or its decompressed payload) exceeds the limit
             ├── MalformedStream    the bytes are not msgpack, or nest too deep
             ├── MalformedFrame     valid msgpack, but not a forward-protocol frame
-            └── HandshakeFailed    the shared-key or user authentication did not succeed
+            ├── HandshakeFailed    the shared-key or user authentication did not succeed
+            └── OverBudget         the connections' shared memory budget is spent
 
 Every error carries a short `reason` used as the metric label value.
 `SettingsError` is the one of foundation/errors.py, re-exported here.
@@ -29,6 +30,7 @@ __all__ = [
     "LoggerError",
     "MalformedFrame",
     "MalformedStream",
+    "OverBudget",
     "RecoverableError",
     "SettingsError",
 ]
@@ -86,3 +88,10 @@ class HandshakeFailed(FatalError):
     """The client did not authenticate."""
 
     reason = "handshake_failed"
+
+
+class OverBudget(FatalError):
+    """Holding this connection's unfinished frame would pass the memory
+    budget of all forward connections (WF_FORWARD_BUFFER_MAX_BYTES)."""
+
+    reason = "buffer_budget_exceeded"

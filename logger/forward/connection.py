@@ -4,16 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from concurrent.futures import Executor
 
-from logger.errors import FatalError, HandshakeFailed, RecoverableError
-from logger.forward.handshake import ServerHandshake
-from logger.forward.protocol import FrameSplitter, decode_frame
+from logger.errors import FatalError, HandshakeFailed, OverBudget, RecoverableError
+from logger.forward.admission import MemoryBudget, Slot
+from logger.forward.handshake import PING_MAX_BYTES, ServerHandshake
+from logger.forward.protocol import EventFrame, FrameSplitter, decode_frame
 from logger.forward.settings import ForwardSettings
 from logger.ingest import Ingestor
 from logger.telemetry import RateLimitedLog, Telemetry
 
 INPUT = "forward"
 log = logging.getLogger("logger.forward")
+# Frames larger than this are decoded in a worker thread (zlib and the copies
+# release the GIL), so that one client's large payload does not stall the
+# others; smaller ones cost less than the hop.
+OFF_LOOP_FRAME_BYTES = 64 << 10
 
 
 class ForwardConnection:
@@ -25,6 +31,10 @@ class ForwardConnection:
         warnings: RateLimitedLog,
         reader: asyncio.StreamReader,
         writer: asyncio.StreamWriter,
+        *,
+        slot: Slot,
+        budget: MemoryBudget,
+        decoder: Executor | None = None,
     ) -> None:
         self._settings = settings
         self._ingestor = ingestor
@@ -32,7 +42,13 @@ class ForwardConnection:
         self._warnings = warnings
         self._reader = reader
         self._writer = writer
-        self._splitter = FrameSplitter(settings.max_frame_bytes, settings.read_bytes)
+        self._slot = slot
+        self._budget = budget
+        self._held = 0  # bytes of this connection in the budget
+        self._decoder = decoder
+        # Before the handshake a client gets only what a PING needs.
+        first_limit = PING_MAX_BYTES if settings.handshake is not None else settings.max_frame_bytes
+        self._splitter = FrameSplitter(first_limit, settings.read_bytes)
         peer = writer.get_extra_info("peername")
         self.peer = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer)
 
@@ -46,6 +62,8 @@ class ForwardConnection:
             await self._receive()
         except FatalError as error:
             self._fail(error.reason, stage, str(error))
+            if isinstance(error, OverBudget):
+                self._writer.transport.abort()
         except TimeoutError:
             self._fail("idle_timeout" if stage == "receiving" else "handshake_timeout", stage, "")
             # Acks a client never read would make close() wait for them forever.
@@ -53,6 +71,8 @@ class ForwardConnection:
         except (ConnectionError, asyncio.IncompleteReadError):
             pass  # the client went away; nothing to report
         finally:
+            self._budget.resize(self._held, 0)
+            self._held = 0
             self._writer.close()
 
     async def _handshake(self) -> None:
@@ -63,16 +83,18 @@ class ForwardConnection:
             await self._writer.drain()
             frame = None
             while frame is None:
-                data = await self._reader.read(self._settings.read_bytes)
+                data = await self._reader.read(min(self._settings.read_bytes, PING_MAX_BYTES))
                 if not data:
                     raise ConnectionResetError
-                self._splitter.feed(data)
+                self._feed(data)
                 frame = self._splitter.next_frame()
             outcome = handshake.check_ping(frame)
             self._writer.write(outcome.pong)
             await self._writer.drain()
         if not outcome.authenticated:
             raise HandshakeFailed(outcome.reason)
+        self._slot.prove()
+        self._splitter.max_frame_bytes = self._settings.max_frame_bytes
 
     async def _receive(self) -> None:
         settings = self._settings
@@ -81,25 +103,48 @@ class ForwardConnection:
         # Frames fed together with the PING are already in the splitter.
         while True:
             while (frame := splitter.next_frame()) is not None:
+                # The frame in hand counts until it is stored.
+                self._account(splitter.pending_bytes + len(frame), force=True)
                 try:
-                    event_frame = decode_frame(frame, settings.max_frame_bytes)
+                    event_frame = await self._decode(frame)
                 except RecoverableError as error:
                     self._telemetry.error(error.reason, "decoding")
                     continue
                 if event_frame is None:
                     continue  # heartbeat
+                self._slot.prove()
                 await ingest(event_frame, INPUT, len(frame))
                 ack = event_frame.ack()
                 if ack is not None:
                     self._writer.write(ack)
                     self._telemetry.acks.inc()
+            self._account(splitter.pending_bytes, force=True)
             async with asyncio.timeout(settings.idle_timeout):
                 # A client that stops reading its acks must not hold the connection forever.
                 await self._writer.drain()
                 data = await self._reader.read(settings.read_bytes)
             if not data:
                 return
-            splitter.feed(data)
+            self._feed(data)
+
+    def _feed(self, data: bytes) -> None:
+        self._account(self._splitter.pending_bytes + len(data))
+        self._splitter.feed(data)
+
+    def _account(self, wanted: int, *, force: bool = False) -> None:
+        if not self._budget.resize(self._held, wanted, force=force):
+            raise OverBudget(
+                f"{wanted} bytes would pass the {self._budget.limit} bytes all forward"
+                " connections may hold (WF_FORWARD_BUFFER_MAX_BYTES)"
+            )
+        self._held = wanted
+
+    async def _decode(self, frame: bytes) -> EventFrame | None:
+        max_payload = self._settings.max_frame_bytes
+        if self._decoder is None or len(frame) <= OFF_LOOP_FRAME_BYTES:
+            return decode_frame(frame, max_payload)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._decoder, decode_frame, frame, max_payload)
 
     def _fail(self, reason: str, stage: str, detail: str) -> None:
         self._telemetry.error(reason, stage)

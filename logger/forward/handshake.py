@@ -22,6 +22,10 @@ import msgpack
 
 from logger.errors import HandshakeFailed
 
+# What a client may send before it has authenticated: a PING is 6 strings,
+# two of them 128 hex digits, the others a host name, a salt and a user name.
+PING_MAX_BYTES = 4096
+
 
 @dataclass(frozen=True)
 class HandshakeSettings:

@@ -80,61 +80,208 @@ class EventFrame:
 
 
 class FrameSplitter:
-    """Cuts a byte stream into complete top-level msgpack objects."""
+    """Cuts a byte stream into complete top-level msgpack objects.
+
+    The received bytes are held once, in one buffer (msgpack's `Unpacker`
+    would keep a second copy of an unfinished frame). Boundaries are found by
+    `_FrameScanner`, which resumes where it stopped, so each read costs what
+    it adds; a complete frame is handed out as one copy and dropped from the
+    buffer. `max_frame_bytes` may be raised once (after the handshake: before
+    it a client gets only what a PING needs)."""
 
     def __init__(self, max_frame_bytes: int, max_read_bytes: int = 1 << 20) -> None:
-        self._max_frame_bytes = max_frame_bytes
-        # The unpacker may hold one unfinished frame plus one read's worth.
-        self._unpacker = msgpack.Unpacker(max_buffer_size=max_frame_bytes + max_read_bytes)
+        self.max_frame_bytes = max_frame_bytes
+        self._max_read_bytes = max_read_bytes
         self._buffer = bytearray()
-        self._buffer_offset = 0  # stream offset of self._buffer[0]
-        self._frame_start = 0  # stream offset where the next frame begins
+        self._scanner = _FrameScanner()
 
     def feed(self, data: bytes) -> None:
-        try:
-            self._unpacker.feed(data)
-        except msgpack.BufferFull:
-            raise FrameTooLarge(
-                f"frame exceeds the limit of {self._max_frame_bytes} bytes"
-            ) from None
+        if len(self._buffer) + len(data) > self.max_frame_bytes + self._max_read_bytes:
+            raise FrameTooLarge(f"frame exceeds the limit of {self.max_frame_bytes} bytes")
         self._buffer += data
 
     def next_frame(self) -> bytes | None:
         """The next complete frame's bytes, or None until more data is fed."""
-        try:
-            self._unpacker.skip()
-        except msgpack.OutOfData:
-            self._compact()
+        end = self._scanner.scan(self._buffer, self.max_frame_bytes)
+        if end is None:
+            if len(self._buffer) > self.max_frame_bytes:
+                raise FrameTooLarge(
+                    f"unfinished frame of {len(self._buffer)} bytes exceeds {self.max_frame_bytes}"
+                )
             return None
-        except (ValueError, msgpack.StackError) as error:
-            # FormatError, StackError and ExtraData are ValueErrors; none is resumable.
-            if "exceeds max_" in str(error):  # a declared length past the buffer bound
-                raise FrameTooLarge(f"frame exceeds the limit: {error}") from None
-            raise MalformedStream(f"not a msgpack stream: {error}") from None
-        end = self._unpacker.tell()
-        start = self._frame_start - self._buffer_offset
-        # Released at once: a live export would block resizing the buffer.
         with memoryview(self._buffer) as view:
-            frame = bytes(view[start : end - self._buffer_offset])
-        self._frame_start = end
-        if len(frame) > self._max_frame_bytes:
-            raise FrameTooLarge(f"frame of {len(frame)} bytes exceeds {self._max_frame_bytes}")
+            frame = bytes(view[:end])
+        # Deleting a prefix this large lets bytearray give the memory back.
+        del self._buffer[:end]
+        self._scanner = _FrameScanner()
         return frame
 
     @property
     def pending_bytes(self) -> int:
         """Bytes received that do not yet form a complete frame."""
-        return self._buffer_offset + len(self._buffer) - self._frame_start
+        return len(self._buffer)
 
-    def _compact(self) -> None:
-        consumed = self._frame_start - self._buffer_offset
-        if consumed:
-            del self._buffer[:consumed]
-            self._buffer_offset = self._frame_start
-        if self.pending_bytes > self._max_frame_bytes:
-            raise FrameTooLarge(
-                f"unfinished frame of {self.pending_bytes} bytes exceeds {self._max_frame_bytes}"
-            )
+
+# A nested object that fits in this many bytes is skipped by msgpack's C
+# `Unpacker.skip` in one call; larger containers are walked one level in
+# Python (a str or bin by its declared length, without reading it), so a
+# read never rescans more than this much of what came before.
+_SCAN_WINDOW = 32 << 10
+_MAX_DEPTH = 1024  # msgpack's own nesting limit
+_UNBOUNDED = 2**31 - 1
+# Fixed-width msgpack types: first byte -> encoded size.
+_FIXED_SIZES = {
+    0xC0: 1, 0xC2: 1, 0xC3: 1, 0xCA: 5, 0xCB: 9,
+    0xCC: 2, 0xCD: 3, 0xCE: 5, 0xCF: 9, 0xD0: 2, 0xD1: 3, 0xD2: 5, 0xD3: 9,
+    0xD4: 3, 0xD5: 4, 0xD6: 6, 0xD7: 10, 0xD8: 18,
+}  # fmt: skip
+# Variable-length str, bin and ext: first byte -> (length bytes, extra header bytes).
+_SIZED = {
+    0xC4: (1, 0), 0xC5: (2, 0), 0xC6: (4, 0),
+    0xC7: (1, 1), 0xC8: (2, 1), 0xC9: (4, 1),
+    0xD9: (1, 0), 0xDA: (2, 0), 0xDB: (4, 0),
+}  # fmt: skip
+# Containers: first byte -> (count bytes, children per count).
+_CONTAINERS = {0xDC: (2, 1), 0xDD: (4, 1), 0xDE: (2, 2), 0xDF: (4, 2)}
+
+
+_SKIPS_ONE_BY_ONE = 64  # then children are skipped by the batch
+
+
+def _window_unpacker() -> msgpack.Unpacker:
+    # Declared lengths are bounded by the frame limit, not by the window.
+    return msgpack.Unpacker(
+        max_buffer_size=_SCAN_WINDOW + 8,
+        max_str_len=_UNBOUNDED,
+        max_bin_len=_UNBOUNDED,
+        max_array_len=_UNBOUNDED,
+        max_map_len=_UNBOUNDED,
+        max_ext_len=_UNBOUNDED,
+    )
+
+
+def _not_msgpack(error: Exception) -> MalformedStream:
+    # FormatError, StackError and ExtraData are ValueErrors; none is resumable.
+    return MalformedStream(f"not a msgpack stream: {error}")
+
+
+class _FrameScanner:
+    """Finds where one top-level msgpack object ends, resumably.
+
+    Its state is the offset of the next object to skip and, for each
+    container open around it, how many children are left; a call goes on
+    from there, so bytes already scanned are not scanned again (but for
+    less than one window)."""
+
+    __slots__ = ("_complete", "_open", "_position")
+
+    def __init__(self) -> None:
+        self._position = 0
+        self._open: list[int] = []
+        self._complete = False
+
+    def scan(self, buffer: bytearray, limit: int) -> int | None:
+        """The end of the frame at the start of `buffer`, or None for now."""
+        with memoryview(buffer) as view:
+            available = len(view)
+            while not self._complete:
+                if self._position > limit:
+                    raise FrameTooLarge(f"frame declares more than {limit} bytes")
+                if self._position >= available:
+                    return None
+                if self._skip_in_c(view, available):
+                    continue
+                # The object at the position is unfinished, or larger than a window.
+                if available - self._position < _SCAN_WINDOW:
+                    return None
+                self._descend(view)
+        if self._position > limit:
+            raise FrameTooLarge(f"frame of {self._position} bytes exceeds {limit}")
+        # A str or bin may be declared past what has arrived yet.
+        return self._position if self._position <= available else None
+
+    def _finished_one(self) -> None:
+        """One object ended: count it against the container it is in."""
+        while self._open:
+            self._open[-1] -= 1
+            if self._open[-1] > 0:
+                return
+            self._open.pop()
+        self._complete = True
+
+    def _skip_in_c(self, view: memoryview, available: int) -> bool:
+        """Skip the whole objects that fit in one window; True if any did."""
+        start = self._position
+        window = view[start : min(available, start + _SCAN_WINDOW)]
+        unpacker = _window_unpacker()
+        unpacker.feed(window)
+        skipped = 0
+        while not self._complete and skipped < _SKIPS_ONE_BY_ONE:
+            try:
+                unpacker.skip()
+            except msgpack.OutOfData:
+                return skipped > 0
+            except (ValueError, msgpack.StackError) as error:
+                raise _not_msgpack(error) from None
+            self._position = start + unpacker.tell()
+            skipped += 1
+            self._finished_one()
+        if not self._complete and self._open:
+            # Many small children: skip them by the batch, one C call each.
+            self._skip_batch(window[self._position - start :], self._position - start, skipped)
+        return True
+
+    def _skip_batch(self, rest: memoryview, used: int, skipped: int) -> None:
+        """Skip as many of the open container's children as fit in `rest`,
+        guessing their number from the size of those skipped so far."""
+        count = min(self._open[-1], len(rest) * skipped // max(used, 1))
+        while count >= _SKIPS_ONE_BY_ONE:
+            header = _ARRAY32.pack(0xDD, count)
+            unpacker = _window_unpacker()
+            unpacker.feed(header)
+            unpacker.feed(rest)
+            try:
+                unpacker.skip()
+            except msgpack.OutOfData:
+                count //= 2
+                continue
+            except (ValueError, msgpack.StackError) as error:
+                raise _not_msgpack(error) from None
+            self._position += unpacker.tell() - len(header)
+            self._open[-1] -= count - 1
+            self._finished_one()
+            return
+
+    def _descend(self, view: memoryview) -> None:
+        """Step over the header of the large object at the position (its
+        header is complete: a window's worth of bytes follows it)."""
+        position = self._position
+        kind = view[position]
+        if kind <= 0x7F or kind >= 0xE0:  # fixint
+            self._position = position + 1
+        elif kind <= 0x9F or kind in _CONTAINERS:
+            if kind in _CONTAINERS:
+                width, per = _CONTAINERS[kind]
+                count = int.from_bytes(view[position + 1 : position + 1 + width], "big")
+            else:  # fixmap, fixarray
+                width, per, count = 0, 2 if kind <= 0x8F else 1, kind & 0x0F
+            self._position = position + 1 + width
+            if count:
+                if len(self._open) >= _MAX_DEPTH:
+                    raise MalformedStream("not a msgpack stream: nesting exceeds 1024 levels")
+                self._open.append(count * per)
+                return
+        elif kind <= 0xBF:  # fixstr
+            self._position = position + 1 + (kind & 0x1F)
+        elif kind in _SIZED:
+            width, extra = _SIZED[kind]
+            length = int.from_bytes(view[position + 1 : position + 1 + width], "big")
+            self._position = position + 1 + width + extra + length
+        elif kind in _FIXED_SIZES:
+            self._position = position + _FIXED_SIZES[kind]
+        else:  # 0xc1
+            raise MalformedStream("not a msgpack stream: byte 0xc1 is never used")
+        self._finished_one()
 
 
 def decode_frame(frame: bytes, max_payload_bytes: int) -> EventFrame | None:
@@ -226,22 +373,50 @@ def event_time_ns(raw: RawTime) -> int:
     raise InvalidEntry(f"not an event time: {type(raw).__name__}")
 
 
-def gunzip_bounded(payload: Buffer, limit: int) -> bytes:
-    """Inflate one or more concatenated gzip members, refusing to pass `limit`."""
+# Concatenated gzip members per payload: Fluentd appends one per buffered
+# write; each member costs a fresh inflater, so their number is bounded too.
+MAX_GZIP_MEMBERS = 4096
+# Input handed to zlib at a time: what zlib copies into `unused_data` at the
+# end of a member is at most this, so inflation stays linear in the input.
+_GZIP_WINDOW = 64 << 10
+
+
+def gunzip_bounded(payload: Buffer, limit: int, max_members: int = MAX_GZIP_MEMBERS) -> bytes:
+    """Inflate one or more concatenated gzip members, refusing to pass `limit`
+    bytes of output or `max_members` members.
+
+    The input is read through a view in windows, never copied whole: the cost
+    is linear in the payload and in the output, whatever the members' sizes."""
     out = bytearray()
-    data = payload
-    while data:
-        inflater = zlib.decompressobj(wbits=31)
+    with memoryview(payload) as data:
+        position = 0
+        members = 0
+        while position < len(data):
+            members += 1
+            if members > max_members:
+                raise FrameTooLarge(f"gzip payload has more than {max_members} members")
+            position = _inflate_member(data, position, out, limit)
+    return bytes(out)
+
+
+def _inflate_member(data: memoryview, position: int, out: bytearray, limit: int) -> int:
+    """Inflate the member at `position` into `out`; where the next one starts."""
+    inflater = zlib.decompressobj(wbits=31)
+    window = 256  # grows while the member goes on: small members copy little
+    while True:
+        piece = data[position : position + window]
         try:
-            out += inflater.decompress(data, limit - len(out) + 1)
+            out += inflater.decompress(piece, limit - len(out) + 1)
         except zlib.error as error:
             raise MalformedFrame(f"gzip payload is corrupt: {error}") from None
         if len(out) > limit:
             raise FrameTooLarge(f"gzip payload inflates past the limit of {limit} bytes")
-        if not inflater.eof:
+        if inflater.eof:
+            return position + len(piece) - len(inflater.unused_data)
+        position += len(piece)
+        if position >= len(data):
             raise MalformedFrame("gzip payload is truncated")
-        data = inflater.unused_data
-    return bytes(out)
+        window = min(window * 2, _GZIP_WINDOW)
 
 
 # --- frame modes -------------------------------------------------------------

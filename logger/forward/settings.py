@@ -107,6 +107,41 @@ class ForwardSettings:
             flag="--max-connections",
         )
     )
+    max_connections_per_address: int = declared(
+        Setting(
+            "WF_FORWARD_MAX_CONNECTIONS_PER_ADDRESS",
+            Integer(1),
+            64,
+            "Forward connections at once from one peer address.",
+        )
+    )
+    # Not yet authenticated (or, with no shared key, no valid frame yet);
+    # the oldest of them is closed first when a slot is needed.
+    max_unauthenticated: int = declared(
+        Setting(
+            "WF_FORWARD_MAX_UNAUTHENTICATED",
+            Integer(1),
+            128,
+            "Forward connections at once that have not yet authenticated or sent a frame.",
+        )
+    )
+    reserved_fds: int = declared(
+        Setting(
+            "WF_FORWARD_RESERVED_FDS",
+            Integer(16),
+            256,
+            "File descriptors kept from the forward input for the rest of the process.",
+        )
+    )
+    # What all connections' unfinished frames may hold together.
+    buffer_max_bytes: int = declared(
+        Setting(
+            "WF_FORWARD_BUFFER_MAX_BYTES",
+            Size(1024),
+            256 << 20,
+            "Bytes of unfinished frames all forward connections may hold together.",
+        )
+    )
     # A connection with nothing to say for this long is closed.
     idle_timeout: float = declared(
         Setting(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -40,11 +41,13 @@ def wf_serve(
     *extra: str,
     ports: tuple[int, int, int] | None = None,
     environment: Mapping[str, str] | None = None,
+    open_files: int | None = None,
 ) -> Iterator[Server]:
     """Logger and controller in one `wf serve`, state under `directory`.
 
     `ports` (HTTP, forward, controller) lets a test start a second server
-    where a stopped one was; `environment` adds variables for this one."""
+    where a stopped one was; `environment` adds variables for this one;
+    `open_files` sets its soft and hard RLIMIT_NOFILE (`ulimit -n`)."""
     http_port, forward_port, controller_port = ports or (free_port(), free_port(), free_port())
     log_path = directory / "serve.log"
     env = {
@@ -81,6 +84,7 @@ def wf_serve(
             stdout=log_file,
             stderr=subprocess.STDOUT,
             env=env,
+            preexec_fn=None if open_files is None else lambda: _limit_open_files(open_files),
         )
         try:
             _wait_ready(process, log_path, http_port, controller_port)
@@ -89,6 +93,10 @@ def wf_serve(
             if process.poll() is None:
                 process.kill()
                 process.wait(5)
+
+
+def _limit_open_files(count: int) -> None:
+    resource.setrlimit(resource.RLIMIT_NOFILE, (count, count))
 
 
 def _wait_ready(
