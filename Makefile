@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint typecheck install system-deps schema-deps console-deps console-build settings-docs
+.PHONY: run test lint typecheck install system-deps schema-deps console-deps console-build settings-docs chart-files chart-docs
 
 $(BIN)/wf: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,14 @@ typecheck: install
 # docs/settings.md from the settings declarations (a test fails when it drifts).
 settings-docs: install
 	$(BIN)/python -m controller.settings_catalog > docs/settings.md
+
+# The Helm chart's files/ (Fluent Bit config, dashboards, rules) from the
+# generators, and its README from the values (tests/charts/ fail on drift).
+chart-files: install
+	$(BIN)/python -m chartgen.assets
+
+chart-docs: install
+	$(BIN)/python -m chartgen.readme > charts/workflow-observability/README.md
 
 system-deps:
 	bash scripts/install-system-deps

@@ -1,0 +1,57 @@
+"""The chart rendered offline by the Helm v4 library (helm-python-sdk: no
+helm binary), as Kubernetes objects."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import helm_python
+import yaml
+
+from chartgen.assets import CHART
+
+PROFILES = CHART / "profiles"
+PROFILE_NAMES = ["defaults", *sorted(path.stem for path in PROFILES.glob("*.yaml"))]
+NAMESPACE = "workflow"
+KUBE_VERSION = "v1.30.0"
+
+Obj = dict[str, Any]
+
+
+def profile_values(name: str) -> dict[str, Any]:
+    if name == "defaults":
+        return {}
+    loaded: dict[str, Any] = yaml.safe_load((PROFILES / f"{name}.yaml").read_text())
+    return loaded
+
+
+def render(values: dict[str, Any] | None = None) -> list[Obj]:
+    chart = helm_python.Chart.load(CHART)
+    manifests = chart.render(values or {}, name="wf", namespace=NAMESPACE, is_install=True)
+    objects: list[Obj] = []
+    for _, text in sorted(manifests.items()):
+        objects.extend(doc for doc in yaml.safe_load_all(text) if doc)
+    return objects
+
+
+def find(objects: list[Obj], kind: str, name: str) -> Obj:
+    for obj in objects:
+        if obj["kind"] == kind and obj["metadata"]["name"] == name:
+            return obj
+    raise AssertionError(
+        f"no {kind} {name} in {[(o['kind'], o['metadata']['name']) for o in objects]}"
+    )
+
+
+def pod_specs(objects: list[Obj]) -> dict[str, Obj]:
+    """Every workload's pod spec, by `Kind/name`."""
+    return {
+        f"{obj['kind']}/{obj['metadata']['name']}": obj["spec"]["template"]["spec"]
+        for obj in objects
+        if obj["kind"] in ("Deployment", "DaemonSet", "StatefulSet", "Job")
+    }
+
+
+def chart_file(relative: str) -> Path:
+    return CHART / relative
