@@ -17,15 +17,20 @@ SECRET_VARIABLES = {
     "REDIS_PASSWORD",
     "REDISCLI_AUTH",
 }
-# Needs the API: the controller (namespaces, the pod watcher), Fluent Bit (its kubernetes filter).
+# Needs the API: the controller (namespaces), Fluent Bit (its kubernetes
+# filter), and the logger when the watcher runs in it.
 API_CLIENTS = {"Deployment/workflow-controller", "DaemonSet/workflow-fluent-bit"}
 ROOT_WORKLOADS = {"DaemonSet/workflow-fluent-bit"}  # the kubelet's log files are root's
 
 
 @pytest.mark.parametrize("profile", PROFILE_NAMES)
 def test_every_container_is_hardened_and_bounded(profile: str) -> None:
-    for workload, spec in pod_specs(render(profile_values(profile))).items():
-        assert spec["automountServiceAccountToken"] is (workload in API_CLIENTS), workload
+    values = profile_values(profile)
+    clients = set(API_CLIENTS)
+    if values.get("watcher", {}).get("enabled", True):
+        clients.add("Deployment/workflow-logger")
+    for workload, spec in pod_specs(render(values)).items():
+        assert spec["automountServiceAccountToken"] is (workload in clients), workload
         for container in spec["containers"]:
             context = container["securityContext"]
             assert context["allowPrivilegeEscalation"] is False, workload
@@ -91,8 +96,40 @@ def test_the_logs_api_is_open_to_the_controller_and_forward_to_fluent_bit() -> N
     by_port = {rule["ports"][0]["port"]: rule for rule in policy["spec"]["ingress"]}
     assert set(by_port) == {"forward", "api"}
     assert peers(by_port["api"]) == ["workflow-controller"]
-    # The controller writes its platform lines over forward too.
-    assert peers(by_port["forward"]) == ["workflow-fluent-bit", "workflow-controller"]
+    assert peers(by_port["forward"]) == ["workflow-fluent-bit"]
+
+
+def test_redis_is_the_loggers_alone() -> None:
+    objects = render(profile_values("replicas-redis-quickwit"))
+    users = {workload for workload, v in environment(objects) if v["name"] == "WF_REDIS_URL"}
+    assert users == {"Deployment/workflow-logger"}
+    policy = find(objects, "NetworkPolicy", "workflow-redis")
+    assert peers(policy["spec"]["ingress"][0]) == ["workflow-logger"]
+
+
+def test_the_watcher_runs_in_the_logger_with_its_rbac() -> None:
+    objects = render()
+    logger = pod_specs(objects)["Deployment/workflow-logger"]
+    env = {v["name"]: v.get("value") for v in logger["containers"][0]["env"]}
+    assert env["WF_SCHEDULER"] == "kubernetes"
+    binding = find(objects, "ClusterRoleBinding", "workflow-workflow-watcher")
+    assert binding["subjects"] == [
+        {"kind": "ServiceAccount", "name": "workflow-logger", "namespace": "workflow"}
+    ]
+    rules = find(objects, "ClusterRole", "workflow-workflow-watcher")["rules"]
+    assert rules == [
+        {
+            "apiGroups": [""],
+            "resources": ["namespaces", "pods", "events"],
+            "verbs": ["get", "list", "watch"],
+        }
+    ]
+
+    without = render({"watcher": {"enabled": False}})
+    logger = pod_specs(without)["Deployment/workflow-logger"]
+    env = {v["name"]: v.get("value") for v in logger["containers"][0]["env"]}
+    assert env["WF_SCHEDULER"] == "none"
+    assert not [o for o in without if o["metadata"]["name"] == "workflow-workflow-watcher"]
 
 
 def test_pod_disruption_budgets_cover_the_services() -> None:

@@ -63,10 +63,17 @@ def test_a_wrong_value_fails_with_a_message(values: dict[str, Any], message: str
 @pytest.mark.parametrize(
     ("values", "message"),
     [
-        ({"logger": {"replicas": 2}}, "needs the shared store"),
+        ({"logger": {"replicas": 2}, "watcher": {"enabled": False}}, "needs the shared store"),
         (
-            {"logger": {"replicas": 2}, "redis": {"enabled": True}},
+            {"logger": {"replicas": 2}, "redis": {"enabled": True}, "watcher": {"enabled": False}},
             "needs logger.history.quickwitUrl",
+        ),
+        (
+            {
+                "logger": {"replicas": 2, "history": {"quickwitUrl": "http://quickwit:7280"}},
+                "redis": {"enabled": True},
+            },
+            "no leader election",
         ),
         ({"redis": {"enabled": True, "externalUrl": True}}, "exclude each other"),
         ({"forward": {"tls": {"certManager": {"enabled": True}}}}, "issuerName"),

@@ -49,8 +49,8 @@ readinessProbe:
 {{- if or .Values.redis.enabled .Values.redis.externalUrl }}true{{ end }}
 {{- end }}
 
-{{/* Environment both `wf serve` processes share: the forward shared key,
-Redis, and a writable state folder under the read-only root. */}}
+{{/* Environment both `wf serve` processes share: the forward shared key
+and a writable state folder under the read-only root. */}}
 {{- define "wf.commonEnv" -}}
 - name: XDG_STATE_HOME
   value: /var/lib/workflow
@@ -58,11 +58,6 @@ Redis, and a writable state folder under the read-only root. */}}
 - name: WF_FORWARD_SHARED_KEY
   valueFrom:
     secretKeyRef: {name: {{ .Values.forward.sharedKey.secretName }}, key: {{ .Values.forward.sharedKey.secretKey }}}
-{{- end }}
-{{- if include "wf.redisEnabled" . }}
-- name: WF_REDIS_URL
-  valueFrom:
-    secretKeyRef: {name: {{ .Values.redis.secretName }}, key: url}
 {{- end }}
 {{- end }}
 
@@ -75,6 +70,9 @@ Redis, and a writable state folder under the read-only root. */}}
 {{- end }}
 {{- if and .Values.fluentBit.enabled (not .Values.forward.tls.enabled) (not .Values.fluentBit.config) }}
 {{- fail "forward.tls.enabled=false: the committed Fluent Bit config speaks TLS; pass one from `wf collectors fluent-bit-config --no-tls` with --set-file fluentBit.config=FILE" }}
+{{- end }}
+{{- if and .Values.watcher.enabled (gt (int .Values.logger.replicas) 1) }}
+{{- fail "watcher.enabled needs logger.replicas 1: the watcher has no leader election and every replica would write each lifecycle line" }}
 {{- end }}
 {{- if and .Values.redis.enabled .Values.redis.externalUrl }}
 {{- fail "redis.enabled and redis.externalUrl exclude each other" }}
