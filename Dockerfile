@@ -4,13 +4,9 @@
 # built virtualenv only, a user without a shell or a home of its own.
 FROM python:3.11-bookworm AS builder
 WORKDIR /src
-COPY pyproject.toml README.md ./
-COPY foundation ./foundation
-COPY logger ./logger
-COPY controller ./controller
-COPY metrics ./metrics
-COPY dashboards ./dashboards
-COPY collectors ./collectors
+# The whole source tree but what .dockerignore leaves out, so that a build
+# file or extension source added to the package is built without editing this.
+COPY . .
 RUN python -m venv /opt/wf \
     && /opt/wf/bin/pip install --no-cache-dir .
 

@@ -6,8 +6,10 @@ dashboards/generated/ byte for byte (promtool checks the rendered rules)."""
 from __future__ import annotations
 
 import subprocess
+import time
 from pathlib import Path
 
+import httpx
 import pytest
 import yaml
 from click.testing import CliRunner
@@ -17,7 +19,7 @@ from controller.cli.main import cli
 from dashboards.build import GENERATED
 from tests.charts.chart import find, profile_values, render
 from tests.support.peers import require_fluent_bit
-from tests.support.services import require_binary
+from tests.support.services import free_port, require_binary, stop_process
 
 
 def generated(*arguments: str) -> str:
@@ -117,3 +119,55 @@ def test_the_rendered_vmrules_hold_the_generated_groups(tmp_path: Path) -> None:
         written.append(tmp_path / path.name)
         written[-1].write_text(yaml.safe_dump(spec))
     promtool_check(written)
+
+
+def test_the_fluent_bit_probes_answer_on_the_rendered_http_server(tmp_path: Path) -> None:
+    """The DaemonSet's probe paths against the real Fluent Bit, serving
+    HTTP as the rendered config's `service` section says (on a free port:
+    the tail input and the kubernetes filter need a node and an API server,
+    so a dummy input stands in for them here)."""
+    binary = require_fluent_bit()
+    objects = render()
+    service = yaml.safe_load(
+        find(objects, "ConfigMap", "workflow-fluent-bit")["data"]["fluent-bit.yaml"]
+    )["service"]
+    container = find(objects, "DaemonSet", "workflow-fluent-bit")["spec"]["template"]["spec"][
+        "containers"
+    ][0]
+    assert container["ports"] == [
+        {"name": "http", "containerPort": service["http_port"], "protocol": "TCP"}
+    ]
+    port = free_port()
+    config = {
+        "service": {
+            **service,
+            "http_listen": "127.0.0.1",
+            "http_port": port,
+            "storage.path": str(tmp_path),
+        },
+        "pipeline": {
+            "inputs": [{"name": "dummy", "tag": "probe"}],
+            "outputs": [{"name": "null", "match": "*"}],
+        },
+    }
+    path = tmp_path / "fluent-bit.yaml"
+    path.write_text(yaml.safe_dump(config))
+    process = subprocess.Popen(
+        [str(binary), "-c", str(path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        for probe in ("livenessProbe", "readinessProbe"):
+            url = f"http://127.0.0.1:{port}{container[probe]['httpGet']['path']}"
+            deadline = time.monotonic() + 15
+            status = None
+            while time.monotonic() < deadline:
+                try:
+                    status = httpx.get(url, timeout=2).status_code
+                except httpx.TransportError:
+                    status = None
+                if status == 200:
+                    break
+                time.sleep(0.1)
+            assert status == 200, (probe, url, status)
+    finally:
+        stop_process(process)
