@@ -26,12 +26,26 @@ def profile_values(name: str) -> dict[str, Any]:
     return loaded
 
 
+class StrictLoader(yaml.SafeLoader):
+    """Refuses a key given twice in one mapping, as the API server's YAML
+    decoder does (PyYAML would keep the last one silently)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        keys = [self.construct_object(key, deep=deep) for key, _ in node.value]
+        twice = {key for key in keys if keys.count(key) > 1}
+        if twice:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"keys given twice: {sorted(twice)}", node.start_mark
+            )
+        return super().construct_mapping(node, deep=deep)
+
+
 def render(values: dict[str, Any] | None = None) -> list[Obj]:
     chart = helm_python.Chart.load(CHART)
     manifests = chart.render(values or {}, name="wf", namespace=NAMESPACE, is_install=True)
     objects: list[Obj] = []
     for _, text in sorted(manifests.items()):
-        objects.extend(doc for doc in yaml.safe_load_all(text) if doc)
+        objects.extend(doc for doc in yaml.load_all(text, Loader=StrictLoader) if doc)
     return objects
 
 

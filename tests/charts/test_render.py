@@ -7,9 +7,17 @@ from __future__ import annotations
 import helm_python
 import kubernetes_validate
 import pytest
+import yaml
 
 from chartgen.assets import CHART
-from tests.charts.chart import KUBE_VERSION, PROFILE_NAMES, find, profile_values, render
+from tests.charts.chart import (
+    KUBE_VERSION,
+    PROFILE_NAMES,
+    StrictLoader,
+    find,
+    profile_values,
+    render,
+)
 
 # Kinds of CRDs (VictoriaMetrics operator, cert-manager): kubernetes-validate
 # carries only the built-in schemas, so these are checked by their own tests.
@@ -87,3 +95,9 @@ def test_the_migrations_run_as_a_hook_before_install_and_upgrade() -> None:
     job = find(render(), "Job", "workflow-controller-migrate")
     assert job["metadata"]["annotations"]["helm.sh/hook"] == "pre-install,pre-upgrade"
     assert job["spec"]["template"]["spec"]["containers"][0]["args"] == ["migrate"]
+
+
+def test_a_key_given_twice_is_refused() -> None:
+    """render() reads the manifests as the API server would: no key twice."""
+    with pytest.raises(yaml.constructor.ConstructorError, match="given twice"):
+        yaml.load("labels:\n  a: x\n  a: y\n", Loader=StrictLoader)

@@ -8,9 +8,9 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 helm.sh/chart: {{ .Chart.Name }}-{{ .Chart.Version }}
 {{- end }}
 
+{{/* Pod labels and selectors: the names are unique to this chart. */}}
 {{- define "wf.selector" -}}
 app.kubernetes.io/name: {{ . }}
-app.kubernetes.io/part-of: workflow-observability
 {{- end }}
 
 {{- define "wf.image" -}}
