@@ -99,6 +99,17 @@ def test_the_logs_api_is_open_to_the_controller_and_forward_to_fluent_bit() -> N
     assert peers(by_port["forward"]) == ["workflow-fluent-bit"]
 
 
+@pytest.mark.parametrize("profile", PROFILE_NAMES)
+def test_every_service_is_cluster_internal(profile: str) -> None:
+    services = [o for o in render(profile_values(profile)) if o["kind"] == "Service"]
+    assert {s["metadata"]["name"] for s in services} >= {
+        "workflow-logger",
+        "workflow-logger-api",
+        "workflow-controller",
+    }
+    assert {s["spec"]["type"] for s in services} == {"ClusterIP"}
+
+
 def test_redis_is_the_loggers_alone() -> None:
     objects = render(profile_values("replicas-redis-quickwit"))
     users = {workload for workload, v in environment(objects) if v["name"] == "WF_REDIS_URL"}
