@@ -13,17 +13,31 @@ from chartgen.assets import CHART
 
 PROFILES = CHART / "profiles"
 PROFILE_NAMES = ["defaults", *sorted(path.stem for path in PROFILES.glob("*.yaml"))]
+# Profiles given together (`-f a.yaml -f b.yaml`), as docs/install.md shows.
+COMBINED = "replicas-redis-quickwit+tls-cert-manager"
 NAMESPACE = "workflow"
 KUBE_VERSION = "v1.30.0"
 
 Obj = dict[str, Any]
 
 
+def merged(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """Values files merged as Helm merges several -f files."""
+    result = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(result.get(key), dict):
+            result[key] = merged(result[key], value)
+        else:
+            result[key] = value
+    return result
+
+
 def profile_values(name: str) -> dict[str, Any]:
-    if name == "defaults":
-        return {}
-    loaded: dict[str, Any] = yaml.safe_load((PROFILES / f"{name}.yaml").read_text())
-    return loaded
+    values: dict[str, Any] = {}
+    for part in name.split("+"):
+        if part != "defaults":
+            values = merged(values, yaml.safe_load((PROFILES / f"{part}.yaml").read_text()))
+    return values
 
 
 class StrictLoader(yaml.SafeLoader):

@@ -9,8 +9,9 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from chartgen.assets import CHART
+from chartgen.assets import CHART, ROOT
 from tests.charts.chart import (
+    COMBINED,
     KUBE_VERSION,
     PROFILE_NAMES,
     StrictLoader,
@@ -25,7 +26,7 @@ CRD_KINDS = {"VMRule", "VMServiceScrape", "Certificate"}
 SCHEMA_VERSIONS = ["1.30.0", kubernetes_validate.latest_version()]
 
 
-@pytest.mark.parametrize("profile", PROFILE_NAMES)
+@pytest.mark.parametrize("profile", [*PROFILE_NAMES, COMBINED])
 def test_every_object_is_valid_kubernetes(profile: str) -> None:
     skipped: set[str] = set()
     objects = render(profile_values(profile))
@@ -49,7 +50,7 @@ def test_a_strict_validation_can_fail() -> None:
         kubernetes_validate.validate(deployment, "1.30.0", strict=True)
 
 
-@pytest.mark.parametrize("profile", PROFILE_NAMES)
+@pytest.mark.parametrize("profile", [*PROFILE_NAMES, COMBINED])
 def test_helm_lint_is_clean(profile: str) -> None:
     report = helm_python.lint(
         CHART, profile_values(profile), strict=True, kube_version=KUBE_VERSION
@@ -101,3 +102,15 @@ def test_a_key_given_twice_is_refused() -> None:
     """render() reads the manifests as the API server would: no key twice."""
     with pytest.raises(yaml.constructor.ConstructorError, match="given twice"):
         yaml.load("labels:\n  a: x\n  a: y\n", Loader=StrictLoader)
+
+
+def test_profiles_combine() -> None:
+    objects = render(profile_values(COMBINED))
+    assert find(objects, "Deployment", "workflow-logger")["spec"]["replicas"] == 3
+    find(objects, "Certificate", "workflow-logger")
+
+
+def test_the_install_docs_describe_every_profile() -> None:
+    text = (ROOT / "docs" / "install.md").read_text()
+    for profile in PROFILE_NAMES[1:]:
+        assert f"| `{profile}.yaml`" in text, profile
