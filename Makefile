@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint typecheck install system-deps schema-deps console-deps console-build settings-docs fuzz
+.PHONY: run test lint typecheck install system-deps schema-deps console-deps console-build settings-docs fuzz chart-files chart-docs
 
 $(BIN)/wf: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,14 @@ fuzz: install
 	mkdir -p .fuzz-findings
 	$(BIN)/python -m fuzz.forward -runs=$(FUZZ_RUNS) .fuzz-findings
 	$(BIN)/python -m fuzz.forward --slowest .fuzz-findings fuzz/corpus/forward
+
+# The Helm chart's files/ (Fluent Bit config, dashboards, rules) from the
+# generators, and its README from the values (tests/charts/ fail on drift).
+chart-files: install
+	$(BIN)/python -m chartgen.assets
+
+chart-docs: install
+	$(BIN)/python -m chartgen.readme > charts/workflow-observability/README.md
 
 system-deps:
 	bash scripts/install-system-deps
