@@ -51,10 +51,17 @@ def _with_setting_flags(function: CommandFunction) -> CommandFunction:
     default=True,
     help="Also run the controller API (default) or only the logger.",
 )
+@click.option(
+    "--logger/--no-logger",
+    "with_logger",
+    default=True,
+    help="Also run the logger (default) or only the controller, which then reads "
+    "logs from WF_LOGGER_URL and writes its platform lines to WF_FORWARD_URL.",
+)
 @_with_setting_flags
-def serve(log_level: str, with_controller: bool, **flags: object) -> None:
+def serve(log_level: str, with_controller: bool, with_logger: bool, **flags: object) -> None:
     """Run the logger (forward input, logs and drains API) and the controller
-    (the API behind `wf`) in this process.
+    (the API behind `wf`) in this process, or either alone.
 
     Shared keys and users are read from WF_FORWARD_SHARED_KEY and
     WF_FORWARD_USERS only, so that they never show in a process list.
@@ -62,11 +69,20 @@ def serve(log_level: str, with_controller: bool, **flags: object) -> None:
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    if not (with_logger or with_controller):
+        raise click.UsageError("--no-logger and --no-controller leave nothing to run")
     environ = settings_environment(flags, os.environ)
     try:
-        settings = LoggerSettings.from_env(environ)
-        controller = controller_settings(environ, settings) if with_controller else None
-        watcher = WatcherSettings.from_env(environ)
+        settings = LoggerSettings.from_env(environ) if with_logger else None
+        controller = None
+        if with_controller:
+            controller = (
+                controller_settings(environ, settings)
+                if settings is not None
+                else ControllerSettings.from_env(environ)
+            )
+        # The watcher writes through the logger's ingest path: it runs where a logger does.
+        watcher = WatcherSettings.from_env(environ) if with_logger else None
     except SettingsError as error:
         raise click.ClickException(str(error)) from None
     try:
@@ -80,7 +96,7 @@ def serve(log_level: str, with_controller: bool, **flags: object) -> None:
 
 
 async def _serve(
-    settings: LoggerSettings,
+    settings: LoggerSettings | None,
     controller: ControllerSettings | None,
     watcher: WatcherSettings | None = None,
 ) -> None:
@@ -90,28 +106,33 @@ async def _serve(
     from logger.app import create_app
     from logger.components import COMPONENTS
 
-    logger_app = create_app(settings)
-    if watcher is not None and watcher.enabled:
-        # Pod lifecycle lines and app state metrics, with --scheduler kubernetes.
-        from collectors.kubernetes.watcher import watcher_context
-
-        logger_app.cleanup_ctx.append(watcher_context(watcher))
-    runners = [web.AppRunner(logger_app, access_log=None)]
-    await runners[0].setup()
+    runners: list[web.AppRunner] = []
     try:
-        site = web.TCPSite(runners[0], settings.api.host, settings.api.port)
-        await site.start()
-        log.info("logs API on http://%s:%d", settings.api.host, settings.api.port)
-        if controller is not None:
-            from controller.app import create_app as create_controller_app
+        platform_log = None
+        if settings is not None:
+            logger_app = create_app(settings)
+            if watcher is not None and watcher.enabled:
+                # Pod lifecycle lines and app state metrics, with --scheduler kubernetes.
+                from collectors.kubernetes.watcher import watcher_context
+
+                logger_app.cleanup_ctx.append(watcher_context(watcher))
+            runners.append(web.AppRunner(logger_app, access_log=None))
+            await runners[-1].setup()
+            site = web.TCPSite(runners[-1], settings.api.host, settings.api.port)
+            await site.start()
+            log.info("logs API on http://%s:%d", settings.api.host, settings.api.port)
             from controller.platform_log import IngestorPlatformLog
 
             # Platform lines go straight to this process's logger.
             platform_log = IngestorPlatformLog(logger_app[COMPONENTS].ingestor)
+        if controller is not None:
+            from controller.app import create_app as create_controller_app
+
+            # Without a logger here, the platform lines go over the forward protocol.
             app = create_controller_app(controller, platform_log=platform_log)
             runners.append(web.AppRunner(app, access_log=None))
-            await runners[1].setup()
-            await web.TCPSite(runners[1], controller.host, controller.port).start()
+            await runners[-1].setup()
+            await web.TCPSite(runners[-1], controller.host, controller.port).start()
             log.info("controller API on http://%s:%d", controller.host, controller.port)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

@@ -90,13 +90,25 @@ def peers(rule: Obj) -> list[str]:
     return [peer["podSelector"]["matchLabels"]["app.kubernetes.io/name"] for peer in rule["from"]]
 
 
-def test_the_logs_api_is_open_to_the_controller_and_forward_to_fluent_bit() -> None:
+def test_the_logs_api_is_open_to_the_controller_and_forward_to_fluent_bit_and_it() -> None:
     policy = find(render(), "NetworkPolicy", "workflow-logger")
     assert policy["spec"]["policyTypes"] == ["Ingress"]
     by_port = {rule["ports"][0]["port"]: rule for rule in policy["spec"]["ingress"]}
     assert set(by_port) == {"forward", "api"}
     assert peers(by_port["api"]) == ["workflow-controller"]
-    assert peers(by_port["forward"]) == ["workflow-fluent-bit"]
+    # The controller writes its platform lines over the forward protocol too.
+    assert peers(by_port["forward"]) == ["workflow-fluent-bit", "workflow-controller"]
+
+
+def test_the_controller_runs_alone_and_sends_platform_lines_to_the_logger() -> None:
+    deployment = find(render(), "Deployment", "workflow-controller")
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    assert container["args"] == ["serve", "--no-logger"]
+    env = {item["name"]: item.get("value") for item in container["env"]}
+    assert env["WF_FORWARD_URL"] == "tls://workflow-logger:24224"
+    assert env["WF_FORWARD_CA_FILE"] == "/etc/workflow/forward-tls/ca.crt"
+    assert env["WF_LOGGER_URL"] == "http://workflow-logger-api:8088"
+    assert "WF_HISTORY" not in env
 
 
 @pytest.mark.parametrize("profile", PROFILE_NAMES)

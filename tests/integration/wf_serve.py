@@ -87,7 +87,12 @@ def wf_serve(
             preexec_fn=None if open_files is None else lambda: _limit_open_files(open_files),
         )
         try:
-            _wait_ready(process, log_path, http_port, controller_port)
+            _wait_ready(
+                process,
+                log_path,
+                None if "--no-logger" in extra else http_port,
+                None if "--no-controller" in extra else controller_port,
+            )
             yield Server(process, http_port, forward_port, controller_port, log_path)
         finally:
             if process.poll() is None:
@@ -100,13 +105,18 @@ def _limit_open_files(count: int) -> None:
 
 
 def _wait_ready(
-    process: subprocess.Popen[bytes], log_path: Path, http_port: int, controller_port: int
+    process: subprocess.Popen[bytes],
+    log_path: Path,
+    http_port: int | None,
+    controller_port: int | None,
 ) -> None:
+    """Until the logger (when it runs) is ready and the controller (when it runs) answers."""
     deadline = time.monotonic() + START_TIMEOUT
-    urls = [
-        f"http://127.0.0.1:{http_port}/readyz",
-        f"http://127.0.0.1:{controller_port}/healthz",
-    ]
+    urls = []
+    if http_port is not None:
+        urls.append(f"http://127.0.0.1:{http_port}/readyz")
+    if controller_port is not None:
+        urls.append(f"http://127.0.0.1:{controller_port}/healthz")
     while urls:
         try:
             if httpx.get(urls[0], timeout=1).status_code == 200:
