@@ -25,6 +25,7 @@ from prometheus_client import CollectorRegistry
 
 from bench.drain_sinks import LineCounter, MultiPortRsyslog
 from bench.measure import Spread
+from logger.drains.destinations import HostList
 from logger.drains.registry import DrainRegistry
 from logger.drains.settings import DrainSettings
 from logger.lines import format_timestamp
@@ -43,6 +44,9 @@ class DeliveryResults:
     line_bytes: int
     sent: Spread  # lines/s
     delivered: Spread  # lines/s
+
+
+LOOPBACK = HostList.parse("127.0.0.0/8", "WF_DRAINS_ALLOW_DESTINATIONS")
 
 
 def build_lines(count: int, message_bytes: int) -> list[bytes]:
@@ -96,6 +100,9 @@ async def measure_delivery(
         defaults,
         buffer_lines=arguments.lines + 1,
         batch_lines=arguments.batch_lines or defaults.batch_lines,
+        # The whole run may be buffered (as buffer_lines), on rsyslogd's 127.0.0.1.
+        max_buffer_bytes=1 << 40,
+        allow_destinations=LOOPBACK,
     )
     print(
         f"python {platform.python_version()}, {arguments.lines} lines of "

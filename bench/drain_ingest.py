@@ -46,6 +46,7 @@ from bench.workload import ingest_workload
 from logger.app import build_components
 from logger.config import LoggerSettings
 from logger.drains.base import Drain
+from logger.drains.destinations import HostList
 from logger.drains.registry import DrainRegistry
 from logger.drains.settings import DrainSettings
 from logger.forward.protocol import FrameSplitter, decode_frame
@@ -71,6 +72,9 @@ class Placement:
             f"{drains} drains on {drains} of {self.apps} apps, one each "
             f"({len(self.drain_apps) * share:.0%} of lines to one drain each)"
         )
+
+
+LOOPBACK = HostList.parse("127.0.0.0/8", "WF_DRAINS_ALLOW_DESTINATIONS")
 
 
 def placements(drains: int, apps: int) -> list[Placement]:
@@ -164,6 +168,9 @@ async def measure_placement(
         DrainSettings(state_file=None),
         per_app=drain_count,
         buffer_lines=records_per_run + 1,
+        # The whole run may be buffered (as buffer_lines), on rsyslogd's 127.0.0.1.
+        max_buffer_bytes=1 << 40,
+        allow_destinations=LOOPBACK,
     )
     plain = build_components(LoggerSettings())
     empty = DrainRegistry(settings, CollectorRegistry())

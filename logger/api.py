@@ -24,7 +24,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from logger.app_names import app_name_problem
 from logger.buffer import gap_notice
 from logger.components import COMPONENTS, READY, LoggerComponents
-from logger.lines import ParsedLine, line_text, line_time, normalize_timestamp
+from logger.lines import line_record, line_text, line_time, normalize_timestamp
 from logger.store.base import ReadQuery, ReadResult
 from logger.tail import Batch
 
@@ -214,21 +214,9 @@ def _render(lines: Iterable[tuple[int | None, bytes]], as_json: bool) -> bytes:
         return b"".join([line_text(stored) + b"\n" for _, stored in lines])
     out = []
     for seq, stored in lines:
-        parsed = ParsedLine.parse(stored)
-        out.append(
-            _json.encode(
-                {
-                    "seq": seq,
-                    "time": parsed.time,
-                    "app": parsed.app,
-                    "proc": parsed.process,
-                    "instance": parsed.instance,
-                    "stream": parsed.stream,
-                    "message": parsed.message,
-                }
-            )
-            + b"\n"
-        )
+        record: dict[str, object] = {"seq": seq}
+        record.update(line_record(stored))  # the field names are logger.lines'
+        out.append(_json.encode(record) + b"\n")
     return b"".join(out)
 
 

@@ -159,6 +159,7 @@ def test_the_notice_format() -> None:
 
 class CollectingSink:
     linger = 0.0
+    retries = 2
 
     def __init__(self) -> None:
         self.batches: list[list[bytes]] = []
@@ -168,6 +169,9 @@ class CollectingSink:
         self.batches.append(list(batch.lines))
         self.sent.set()
         return sum(map(len, batch.lines))
+
+    async def confirm(self, idle: bool) -> None:
+        pass
 
     async def close(self) -> None:
         pass

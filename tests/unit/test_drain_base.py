@@ -15,6 +15,7 @@ from prometheus_client import CollectorRegistry
 from logger.drains.base import INTERNAL_RETRIES, Batch, Drain, backoff_delay, retry_delay
 from logger.drains.errors import RejectedDelivery, RetryableDelivery
 from logger.drains.settings import DrainSettings
+from logger.drains.sinks.http.settings import HttpSinkSettings
 from logger.drains.state import DrainState
 from logger.drains.telemetry import DrainTelemetry
 from logger.drains.url import parse_drain_url
@@ -26,7 +27,7 @@ SETTINGS = DrainSettings(
     buffer_lines=5,
     batch_lines=3,
     batch_bytes=1024,
-    batch_interval=0.0,
+    http=HttpSinkSettings(batch_interval=0.0),
     retry_base=0.001,
     retry_max=0.004,
 )
@@ -40,8 +41,11 @@ def line(number: int) -> bytes:
 class ScriptedSink:
     """Records every attempt; raises the scripted errors in order, then succeeds."""
 
-    def __init__(self, *outcomes: Exception, linger: float = 0.0) -> None:
+    def __init__(self, *outcomes: Exception, linger: float = 0.0, retries: int = 100) -> None:
         self.outcomes = list(outcomes)
+        self.retries = retries
+        # Scripted results of `confirm`, in order (then confirmed).
+        self.confirmations: list[Exception] = []
         self.attempts: list[tuple[str, list[bytes]]] = []
         self.linger = linger
         self.gate: asyncio.Event | None = None
@@ -54,6 +58,10 @@ class ScriptedSink:
         if self.outcomes:
             raise self.outcomes.pop(0)
         return sum(len(item) for item in batch.lines)
+
+    async def confirm(self, idle: bool) -> None:
+        if self.confirmations:
+            raise self.confirmations.pop(0)
 
     async def close(self) -> None:
         self.closed = True
