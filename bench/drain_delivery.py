@@ -6,8 +6,8 @@ large enough that nothing is dropped), offered pre-built stored lines from 8
 processes in chunks of 1,000 (as ingest hands them over), yielding to the
 loop between chunks. Two figures per run:
 
-- sent: lines/s from the first offer until the drain is idle (every batch
-  written to the socket), the drain's own cost;
+- sent: lines/s from the first offer until the drain has sent everything (every batch
+  written to the socket, `Drain.wait_sent`), the drain's own cost;
 - delivered: lines/s from the first offer until rsyslogd has written every
   line to its output file, end to end.
 """
@@ -76,7 +76,7 @@ async def one_run(
         for start in range(0, len(lines), chunk):
             registry.deliver("shop", lines[start : start + chunk])
             await asyncio.sleep(0)
-        if not await drain.wait_idle(120):
+        if not await drain.wait_sent(120):
             raise RuntimeError("the drain did not finish within 120 s")
         sent = time.perf_counter() - started
         for _ in range(120_000):

@@ -100,9 +100,10 @@ GLOBAL_BUFFER_FULL = "global_buffer_full"
 class ByteBudget:
     """A bound on the bytes several weighed buffers hold together.
 
-    Each member adds what it holds to `used`; when an offer takes `used`
+    Each member adds what it holds to `used`; when an `offer` takes `used`
     past `limit`, the member holding the most bytes drops its oldest lines
-    until the total fits, each loss recorded by that member with `reason`."""
+    until the total fits, each loss recorded by that member with `reason`.
+    (`put`, the BLOCK policy's call, is not bounded by a budget.)"""
 
     __slots__ = ("_members", "limit", "reason", "used")
 

@@ -139,6 +139,15 @@ def retry_delay(
     return delay
 
 
+async def _wait(event: asyncio.Event, timeout: float) -> bool:
+    try:
+        async with asyncio.timeout(timeout):
+            await event.wait()
+    except TimeoutError:
+        return False
+    return True
+
+
 class Drain:
     """One app's drain to one URL: buffer, sender task, counters and state."""
 
@@ -193,6 +202,9 @@ class Drain:
         self._lingering = False
         self._idle = asyncio.Event()
         self._idle.set()
+        # Set when everything offered was written (or dropped), confirmed or not.
+        self._sent = asyncio.Event()
+        self._sent.set()
         self._task: asyncio.Task[None] | None = None
         self._closed = False
         self.state = DrainState.IDLE
@@ -220,6 +232,7 @@ class Drain:
         # A list is kept as it is (the buffer slices, never changes it).
         self._buffer.offer(lines if type(lines) is list else list(lines))
         self._idle.clear()
+        self._sent.clear()
         if not self._lingering or self._batch_full():
             self._wakeup.set()
 
@@ -286,13 +299,13 @@ class Drain:
         return len(self._buffer) + self.held_in_flight()
 
     async def wait_idle(self, timeout: float) -> bool:
-        """Wait until everything offered so far was delivered or dropped."""
-        try:
-            async with asyncio.timeout(timeout):
-                await self._idle.wait()
-        except TimeoutError:
-            return False
-        return True
+        """Wait until everything offered so far was delivered (confirmed) or dropped."""
+        return await _wait(self._idle, timeout)
+
+    async def wait_sent(self, timeout: float) -> bool:
+        """Wait until everything offered so far was written to the sink or
+        dropped; a TCP batch may still await its confirmation (benchmarks)."""
+        return await _wait(self._sent, timeout)
 
     @property
     def metrics(self) -> DrainMetrics:
@@ -332,6 +345,7 @@ class Drain:
                 self._inflight = batch
                 await asyncio.sleep(self._resend_delay)
             elif self._empty():
+                self._sent.set()
                 self._idle.set()
                 await self._wait_for_lines()
                 continue
@@ -341,6 +355,8 @@ class Drain:
             self._inflight = batch
             await self._deliver(batch)
             self._inflight = None
+            if self._resend is None and self._empty():
+                self._sent.set()
 
     async def _settle(self, idle: bool) -> None:
         """Count the last batch sent delivered once the sink confirms it;

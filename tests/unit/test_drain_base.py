@@ -520,3 +520,31 @@ async def test_drains_share_one_byte_budget_and_the_fullest_one_drops(
         value(metrics_registry, "logger_drain_dropped_lines_total", reason="global_buffer_full")
         == 4
     )
+
+
+class SlowToConfirm(ScriptedSink):
+    """Confirms a batch only when told to (an idle TCP drain's watch)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.confirmed = asyncio.Event()
+
+    async def confirm(self, idle: bool) -> None:
+        if idle:
+            await self.confirmed.wait()
+
+
+async def test_sent_is_before_confirmed_and_delivered_only_after(
+    metrics_registry: CollectorRegistry, clock: Clock, closing: list[Drain]
+) -> None:
+    sink = SlowToConfirm()
+    drain = make_drain(sink, metrics_registry, clock)
+    closing.append(drain)
+    await drain.start()
+    drain.offer([line(0)])
+    assert await drain.wait_sent(2)
+    assert not await drain.wait_idle(0.05)
+    assert drain.delivered_lines == 0  # written, not confirmed yet
+    sink.confirmed.set()
+    assert await drain.wait_idle(2)
+    assert drain.delivered_lines == 1
