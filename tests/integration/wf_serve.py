@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 
+from tests.support.drains import LOOPBACK_ALLOWED_ENV
 from tests.support.services import free_port
 
 WF = [sys.executable, "-m", "controller.cli.main"]
@@ -49,6 +50,7 @@ def wf_serve(
     log_path = directory / "serve.log"
     env = {
         **os.environ,
+        **LOOPBACK_ALLOWED_ENV,  # the tests' drain sinks listen on 127.0.0.1
         **(environment or {}),
         "WF_DRAINS_STATE_FILE": "none",
         # The smallest allowed password hashing cost keeps the tests fast.

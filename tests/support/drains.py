@@ -23,6 +23,8 @@ from logger.drains.sinks.http.settings import HttpSinkSettings
 from logger.drains.sinks.syslog.settings import SyslogSinkSettings
 
 LOOPBACK_ALLOWED = HostList.parse("127.0.0.0/8, ::1", "WF_DRAINS_ALLOW_DESTINATIONS")
+# The same for a logger started as a process (`wf serve`, `python -m logger`).
+LOOPBACK_ALLOWED_ENV = {"WF_DRAINS_ALLOW_DESTINATIONS": LOOPBACK_ALLOWED.text}
 
 if TYPE_CHECKING:
     from pathlib import Path
