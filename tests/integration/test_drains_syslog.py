@@ -17,7 +17,9 @@ MULTILINE = "Traceback (most recent call last):\n  File \"app.py\", line 3\n\tVa
 
 
 def settings_for(tmp_path: Path, ca_file: Path | None) -> DrainSettings:
-    return quick_settings(tmp_path, ca_file, batch_lines=100)
+    # rsyslogd started or restarted within a test may take longer than the
+    # default ten quick retries on a loaded machine: retry until it is back.
+    return quick_settings(tmp_path, ca_file, batch_lines=100, syslog_retries=1000)
 
 
 def interleaved(count: int) -> tuple[list[bytes], dict[str, list[tuple[str, str, int]]]]:
