@@ -31,7 +31,7 @@ from logger.history.backend import BadQuery, HistoryUnavailable
 from logger.history.keys import HISTORY
 from logger.history.query import checked_query
 from logger.history.reader import HistoryRead, read_history
-from logger.lines import ParsedLine, line_text, line_time, normalize_timestamp
+from logger.lines import line_record, line_text, line_time, normalize_timestamp
 from logger.store.base import ReadQuery, ReadResult
 from logger.tail import Batch
 
@@ -277,21 +277,9 @@ def _render(lines: Iterable[tuple[int | None, bytes]], as_json: bool) -> bytes:
         return b"".join([line_text(stored) + b"\n" for _, stored in lines])
     out = []
     for seq, stored in lines:
-        parsed = ParsedLine.parse(stored)
-        out.append(
-            _json.encode(
-                {
-                    "seq": seq,
-                    "time": parsed.time,
-                    "app": parsed.app,
-                    "proc": parsed.process,
-                    "instance": parsed.instance,
-                    "stream": parsed.stream,
-                    "message": parsed.message,
-                }
-            )
-            + b"\n"
-        )
+        record: dict[str, object] = {"seq": seq}
+        record.update(line_record(stored))  # the field names are logger.lines'
+        out.append(_json.encode(record) + b"\n")
     return b"".join(out)
 
 

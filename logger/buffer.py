@@ -17,6 +17,12 @@ Whatever a buffer drops is recorded three ways (DESIGN.md, after Logplex's
 
 A reader that resumes past what a store ring still holds gets the same
 notice (`gap_notice`), with the count of lines that are gone.
+
+Buffers may also share a `ByteBudget` (the drains do: one bound on what
+all of them hold together): past it, the member holding the most bytes
+drops its oldest lines, recorded like any other loss with the budget's
+reason (`global_buffer_full`), so one stuck reader pays for its own backlog
+and the others keep theirs.
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from enum import Enum
-from typing import Generic, Protocol, Self, TypeVar
+from typing import Any, Generic, Protocol, Self, TypeVar
 
 from logger.lines import NO_STREAM, STDERR, format_timestamp, platform_line
 
@@ -88,6 +94,52 @@ def gap_notice(app: str, gone: int, oldest: str, now_ns: int) -> bytes:
     )
 
 
+GLOBAL_BUFFER_FULL = "global_buffer_full"
+
+
+class ByteBudget:
+    """A bound on the bytes several weighed buffers hold together.
+
+    Each member adds what it holds to `used`; when an `offer` takes `used`
+    past `limit`, the member holding the most bytes drops its oldest lines
+    until the total fits, each loss recorded by that member with `reason`.
+    (`put`, the BLOCK policy's call, is not bounded by a budget.)"""
+
+    __slots__ = ("_members", "limit", "reason", "used")
+
+    def __init__(self, limit: int, reason: str = GLOBAL_BUFFER_FULL) -> None:
+        if limit < 1:
+            raise ValueError(f"a byte budget is at least one byte, got {limit}")
+        self.limit = limit
+        self.reason = reason
+        self.used = 0
+        self._members: dict[int, BoundedBuffer[Any]] = {}
+
+    def join(self, member: BoundedBuffer[Any]) -> None:
+        self._members[id(member)] = member
+
+    def leave(self, member: BoundedBuffer[Any]) -> None:
+        """Take a member out (it is closing); what it still holds is released."""
+        if self._members.pop(id(member), None) is not None:
+            self.used -= member.bytes
+
+    @property
+    def members(self) -> int:
+        return len(self._members)
+
+    def enforce(self) -> None:
+        """Drop from the fullest members until `used` is within `limit`."""
+        while self.used > self.limit:
+            fullest = max(self._members.values(), key=_held_bytes, default=None)
+            if fullest is None or not fullest.bytes:
+                return
+            fullest.shed(min(self.used - self.limit, fullest.bytes), self.reason)
+
+
+def _held_bytes(member: BoundedBuffer[Any]) -> int:
+    return member.bytes
+
+
 class Chunk(Protocol):
     """A run of lines: its length is its line count, and a slice of it is a
     chunk of those lines (a list of stored lines, a follower's batch)."""
@@ -112,10 +164,12 @@ class BoundedBuffer(Generic[C]):
     went, e.g. whose app they were)."""
 
     __slots__ = (
+        "_budget",
         "_chunks",
         "_code",
         "_lines",
         "_lost",
+        "_lost_reason",
         "_lost_since",
         "_on_drop",
         "_on_loss",
@@ -141,9 +195,12 @@ class BoundedBuffer(Generic[C]):
         on_drop: Callable[[C], None] | None = None,
         code: str = "",
         clock: Callable[[], int] = time.time_ns,
+        budget: ByteBudget | None = None,
     ) -> None:
         if capacity < 1:
             raise ValueError(f"a buffer holds at least one line, got {capacity}")
+        if budget is not None and weigh is None:
+            raise ValueError("a buffer in a byte budget needs `weigh`")
         self.capacity = capacity
         self.policy = policy
         self.component = component
@@ -158,7 +215,11 @@ class BoundedBuffer(Generic[C]):
         self._lines = 0
         self._lost = 0
         self._lost_since = 0
+        self._lost_reason = reason
         self._room: asyncio.Event | None = None
+        self._budget = budget
+        if budget is not None:
+            budget.join(self)
 
     def __len__(self) -> int:
         """Lines held."""
@@ -185,6 +246,9 @@ class BoundedBuffer(Generic[C]):
         self._append(chunk)
         if self._lines > self.capacity:
             self._drop_oldest(self._lines - self.capacity)
+        budget = self._budget
+        if budget is not None and budget.used > budget.limit:
+            budget.enforce()
         return True
 
     async def put(self, chunk: C) -> None:
@@ -209,6 +273,8 @@ class BoundedBuffer(Generic[C]):
         """Every chunk held, oldest first; the buffer is then empty."""
         chunks = list(self._chunks)
         self._chunks.clear()
+        if self._budget is not None:
+            self._budget.used -= self.bytes
         self._lines = self.bytes = 0
         self._made_room()
         return chunks
@@ -228,7 +294,7 @@ class BoundedBuffer(Generic[C]):
             lines += len(chunk)
         self._lines -= lines
         if self._weigh is not None:
-            self.bytes -= sum(map(self._weigh, taken))
+            self._add_bytes(-sum(map(self._weigh, taken)))
         self._made_room()
         return taken
 
@@ -238,14 +304,14 @@ class BoundedBuffer(Generic[C]):
             self._chunks.appendleft(chunk)
             self._lines += len(chunk)
             if self._weigh is not None:
-                self.bytes += self._weigh(chunk)
+                self._add_bytes(self._weigh(chunk))
 
     def take_notice(self, app: str) -> bytes | None:
         """The in-band loss notice, once per loss; None when nothing was lost."""
         if not self._lost:
             return None
         notice = loss_notice(
-            app, self._lost, self._lost_since, self.reason, self.clock(), self._code
+            app, self._lost, self._lost_since, self._lost_reason, self.clock(), self._code
         )
         self._lost = 0
         return notice
@@ -256,11 +322,43 @@ class BoundedBuffer(Generic[C]):
         self.take_all()
         return held
 
+    def shed(self, needed: int, reason: str) -> None:
+        """Drop the oldest lines until `needed` bytes are freed (the budget's
+        call), recorded as a loss with `reason`."""
+        weigh = self._weigh
+        if weigh is None:
+            return
+        chunks = self._chunks
+        freed = dropped = 0
+        while chunks and freed < needed:
+            head = chunks[0]
+            size = weigh(head)
+            if freed + size <= needed or len(head) == 1:
+                chunks.popleft()
+                freed += size
+                dropped += len(head)
+                continue
+            count = part = 0
+            while freed + part < needed:  # part of the head, line by line
+                part += weigh(head[count : count + 1])
+                count += 1
+            chunks[0] = head[count:]
+            freed += part
+            dropped += count
+        self._lines -= dropped
+        self._add_bytes(-freed)
+        self._record_loss(dropped, reason)
+
+    def _add_bytes(self, delta: int) -> None:
+        self.bytes += delta
+        if self._budget is not None:
+            self._budget.used += delta
+
     def _append(self, chunk: C) -> None:
         self._chunks.append(chunk)
         self._lines += len(chunk)
         if self._weigh is not None:
-            self.bytes += self._weigh(chunk)
+            self._add_bytes(self._weigh(chunk))
 
     def _drop_oldest(self, excess: int) -> None:
         chunks = self._chunks
@@ -270,13 +368,13 @@ class BoundedBuffer(Generic[C]):
             chunk = chunks.popleft()
             dropped += len(chunk)
             if weigh is not None:
-                self.bytes -= weigh(chunk)
+                self._add_bytes(-weigh(chunk))
             self._dropped(chunk)
         if dropped < excess:  # the oldest lines of one chunk go, its newest stay
             part = excess - dropped
             head = chunks[0]
             if weigh is not None:
-                self.bytes -= weigh(head[:part])
+                self._add_bytes(-weigh(head[:part]))
             if self._on_drop is not None:
                 self._on_drop(head[:part])
             chunks[0] = head[part:]
@@ -288,12 +386,17 @@ class BoundedBuffer(Generic[C]):
         if self._on_drop is not None:
             self._on_drop(chunk)
 
-    def _record_loss(self, count: int) -> None:
+    def _record_loss(self, count: int, reason: str = "") -> None:
+        if count <= 0:
+            return
+        reason = reason or self.reason
         if not self._lost:
             self._lost_since = self.clock()
         self._lost += count
+        # The notice names the latest reason when a reader lost lines for two.
+        self._lost_reason = reason
         if self._on_loss is not None:
-            self._on_loss(self.component, self.reason, count)
+            self._on_loss(self.component, reason, count)
 
     def _made_room(self) -> None:
         if self._room is not None:

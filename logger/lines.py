@@ -276,6 +276,24 @@ class ParsedLine:
         )
 
 
+# The JSON form of a line, one name per field, for every NDJSON writer: the
+# logs API's `format=json` (with `seq` in front) and NDJSON drains.
+JSON_FIELDS = ("time", "app", "proc", "instance", "stream", "message")
+
+
+def line_record(stored: bytes) -> dict[str, str]:
+    """A stored line as its JSON object, with the JSON_FIELDS names."""
+    parsed = ParsedLine.parse(stored)
+    return {
+        "time": parsed.time,
+        "app": parsed.app,
+        "proc": parsed.process,
+        "instance": parsed.instance,
+        "stream": parsed.stream,
+        "message": parsed.message,
+    }
+
+
 def _text(field: bytes) -> str:
     return field.decode("utf-8", "replace")
 

@@ -9,15 +9,27 @@ starts with the one loss notice, Logplex's L10 kept in its text:
 `shop[logger]: Error L10 (output buffer overflow): N lines dropped since T
 (buffer_overflow)`, marked stderr so that syslog sends it as an error.
 
+Every drain's buffer is also a member of the registry's `ByteBudget`
+(`WF_DRAINS_MAX_BUFFER_BYTES`): past it the drain holding the most bytes
+drops its oldest lines, counted as `reason="global_buffer_full"`.
+
 The sender task takes a batch (by count and bytes, waiting up to the sink's
 `linger` for a fuller one), hands it to the sink, and on a retryable error
-sends the same batch again after an exponential, jittered backoff; the
-buffer keeps filling (and displacing) meanwhile, so a dead sink costs memory
-bounded by `buffer_lines + batch_lines` and nothing else. A rejected batch is
-dropped and counted with the sink's reason. A sink that raises anything else
-has a bug: its traceback is logged (once per change of state), the batch is
+sends the same batch again after an exponential, jittered backoff, at most
+the sink's `retries` times (`WF_DRAIN_HTTP_RETRIES`, `WF_DRAIN_SYSLOG_RETRIES`),
+then drops it, counted as `reason="retries_exhausted"`; the buffer keeps
+filling (and displacing) meanwhile, so a dead sink costs memory bounded by
+`buffer_lines + batch_lines` and nothing else. A rejected batch is dropped
+and counted with the sink's reason. A sink that raises anything else has a
+bug: its traceback is logged (once per change of state), the batch is
 retried `INTERNAL_RETRIES` times and then dropped, counted as
 `reason="internal_error"`, so a bug never spins a drain forever.
+
+A batch the sink took counts as delivered only once the sink confirms it
+(`Sink.confirm`): at once for HTTP (a 2xx) and UDP (nothing to wait for);
+for TCP when the connection is still alive before the next write, or after
+a short watch of its read side when the drain goes idle. An unconfirmed
+batch is a failed attempt: it is sent again, within the same retry bound.
 """
 
 from __future__ import annotations
@@ -34,7 +46,13 @@ from dataclasses import dataclass, field
 from itertools import chain
 from typing import Protocol
 
-from logger.buffer import L10_BUFFER_OVERFLOW, BoundedBuffer, LossCounter, OverflowPolicy
+from logger.buffer import (
+    L10_BUFFER_OVERFLOW,
+    BoundedBuffer,
+    ByteBudget,
+    LossCounter,
+    OverflowPolicy,
+)
 from logger.drains.errors import RejectedDelivery, RetryableDelivery
 from logger.drains.settings import DrainSettings
 from logger.drains.state import DrainState
@@ -49,6 +67,7 @@ COMPONENT = "drain"
 OVERFLOW = "buffer_overflow"
 CLOSED = "closed"
 INTERNAL = "internal_error"
+EXHAUSTED = "retries_exhausted"
 # A sink that raises something other than RetryableDelivery or RejectedDelivery
 # has a bug: the batch is retried this many times (as Logplex retries a frame
 # twice, in case the bug is a transient state), then dropped and counted.
@@ -67,9 +86,20 @@ class Sink(Protocol):
         """Seconds to wait for a fuller batch; 0 sends whatever is buffered."""
         ...
 
+    @property
+    def retries(self) -> int:
+        """How many times a failed batch is sent again before it is dropped."""
+        ...
+
     async def send(self, batch: Batch) -> int:
         """Deliver the batch, returning the bytes sent; raise RetryableDelivery
         or RejectedDelivery (messages without secrets) when that fails."""
+        ...
+
+    async def confirm(self, idle: bool) -> None:
+        """Raise RetryableDelivery if the last batch sent may not have been
+        taken after all (TCP: the peer closed or reset the connection);
+        `idle`: nothing else to send, so the sink may watch a moment."""
         ...
 
     async def close(self) -> None: ...
@@ -82,6 +112,8 @@ class Batch:
     lines: list[bytes]
     notices: int = 0
     frame_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    # Failed attempts so far (sent again at most `Sink.retries` times).
+    attempts: int = 0
 
     @property
     def log_lines(self) -> int:
@@ -107,6 +139,15 @@ def retry_delay(
     return delay
 
 
+async def _wait(event: asyncio.Event, timeout: float) -> bool:
+    try:
+        async with asyncio.timeout(timeout):
+            await event.wait()
+    except TimeoutError:
+        return False
+    return True
+
+
 class Drain:
     """One app's drain to one URL: buffer, sender task, counters and state."""
 
@@ -123,6 +164,7 @@ class Drain:
         clock: Callable[[], int] = time.time_ns,
         rng: random.Random | None = None,
         on_loss: LossCounter | None = None,
+        budget: ByteBudget | None = None,
     ) -> None:
         self.id = drain_id
         self.app = app
@@ -146,14 +188,23 @@ class Drain:
             weigh=_weigh,
             code=L10_BUFFER_OVERFLOW,
             clock=clock,
+            budget=budget,
         )
+        self._budget = budget
         self._inflight: Batch | None = None
+        # Sent, not yet confirmed (with its bytes); sent again if not confirmed.
+        self._unconfirmed: tuple[Batch, int] | None = None
+        self._resend: Batch | None = None
+        self._resend_delay = 0.0
         self._wakeup = asyncio.Event()
         # True while the sender lingers for a fuller batch: offers then wake it
         # only once the batch is full, not once per offer.
         self._lingering = False
         self._idle = asyncio.Event()
         self._idle.set()
+        # Set when everything offered was written (or dropped), confirmed or not.
+        self._sent = asyncio.Event()
+        self._sent.set()
         self._task: asyncio.Task[None] | None = None
         self._closed = False
         self.state = DrainState.IDLE
@@ -181,11 +232,12 @@ class Drain:
         # A list is kept as it is (the buffer slices, never changes it).
         self._buffer.offer(lines if type(lines) is list else list(lines))
         self._idle.clear()
+        self._sent.clear()
         if not self._lingering or self._batch_full():
             self._wakeup.set()
 
     def _buffer_loss(self, _component: str, reason: str, lines: int) -> None:
-        self._count_drop(reason, lines)
+        self.count_drop(reason, lines)
 
     # -- lifecycle --------------------------------------------------------------
 
@@ -207,21 +259,53 @@ class Drain:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        left = self._buffer.clear() + (self._inflight.log_lines if self._inflight else 0)
+        await self._settle_at_close()
+        left = self._buffer.clear() + self.held_in_flight()
+        if self._budget is not None:
+            self._budget.leave(self._buffer)
         if left:
-            self._count_drop(CLOSED, left)
-        self._inflight = None
+            self.count_drop(CLOSED, left)
+        self._inflight = self._resend = None
         self._set_state(DrainState.CLOSED)
         await self._sink.close()
 
-    async def wait_idle(self, timeout: float) -> bool:
-        """Wait until everything offered so far was delivered or dropped."""
+    async def _settle_at_close(self) -> None:
+        """The last batch sent: delivered if the connection still looks alive."""
+        pending = self._unconfirmed
+        if pending is None:
+            return
+        self._unconfirmed = None
         try:
-            async with asyncio.timeout(timeout):
-                await self._idle.wait()
-        except TimeoutError:
-            return False
-        return True
+            await self._sink.confirm(idle=False)
+        except Exception:  # not delivered as far as we can tell: counted as closed
+            self.count_drop(CLOSED, pending[0].log_lines)
+        else:
+            self._delivered(*pending)
+
+    def held_in_flight(self) -> int:
+        """Log lines taken from the buffer and not yet delivered or dropped."""
+        held = 0
+        for batch in (self._inflight, self._resend):
+            if batch is not None:
+                held += batch.log_lines
+        if self._unconfirmed is not None and self._unconfirmed[0] is not self._resend:
+            held += self._unconfirmed[0].log_lines
+        return held
+
+    @property
+    def pending_lines(self) -> int:
+        """Every line this drain holds that is not delivered yet (buffered,
+        in flight, awaiting confirmation): what a crash would lose."""
+        return len(self._buffer) + self.held_in_flight()
+
+    async def wait_idle(self, timeout: float) -> bool:
+        """Wait until everything offered so far was delivered (confirmed) or dropped."""
+        return await _wait(self._idle, timeout)
+
+    async def wait_sent(self, timeout: float) -> bool:
+        """Wait until everything offered so far was written to the sink or
+        dropped; a TCP batch may still await its confirmation (benchmarks)."""
+        return await _wait(self._sent, timeout)
 
     @property
     def metrics(self) -> DrainMetrics:
@@ -254,18 +338,86 @@ class Drain:
 
     async def _run(self) -> None:
         while True:
-            await self._wait_for_batch()
-            batch = self._take_batch()
+            if self._unconfirmed is not None:
+                await self._settle(idle=self._empty())
+            if self._resend is not None:
+                batch, self._resend = self._resend, None
+                self._inflight = batch
+                await asyncio.sleep(self._resend_delay)
+            elif self._empty():
+                self._sent.set()
+                self._idle.set()
+                await self._wait_for_lines()
+                continue
+            else:
+                await self._wait_for_batch()
+                batch = self._take_batch()
             self._inflight = batch
             await self._deliver(batch)
             self._inflight = None
-            if self._empty():
-                self._idle.set()
+            if self._resend is None and self._empty():
+                self._sent.set()
 
-    async def _wait_for_batch(self) -> None:
+    async def _settle(self, idle: bool) -> None:
+        """Count the last batch sent delivered once the sink confirms it;
+        else it is sent again (a failed attempt) or, past the bound, dropped."""
+        if self._unconfirmed is None:
+            return
+        batch, sent = self._unconfirmed
+        try:
+            if idle:
+                await self._confirm_while_idle()
+            else:
+                await self._sink.confirm(idle=False)
+        except RetryableDelivery as error:
+            self._unconfirmed = None
+            if batch.attempts >= self._sink.retries:
+                self._give_up(batch, str(error))
+                return
+            delay = self._backoff(batch.attempts, None)
+            self._retry(error.kind, str(error), delay)
+            batch.attempts += 1
+            self._resend, self._resend_delay = batch, delay
+            return
+        except Exception as error:  # a sink bug: the batch's fate is unknown
+            self._unconfirmed = None
+            message = f"internal error ({type(error).__name__})"
+            self._log_sink_bug(error, message)
+            self._record_error(message)
+            self.count_drop(INTERNAL, batch.log_lines)
+            return
+        self._unconfirmed = None
+        self._delivered(batch, sent)
+
+    async def _confirm_while_idle(self) -> None:
+        """The sink's idle watch, cut short by new lines: then the quick check
+        before the next write decides, so a watch never delays delivery."""
+        self._wakeup.clear()
+        if not self._empty():
+            await self._sink.confirm(idle=False)
+            return
+        watch = asyncio.ensure_future(self._sink.confirm(idle=True))
+        woken = asyncio.ensure_future(self._wakeup.wait())
+        try:
+            await asyncio.wait((watch, woken), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            woken.cancel()
+            if not watch.done():
+                watch.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await watch
+        if watch.cancelled():
+            await self._sink.confirm(idle=False)
+        else:
+            watch.result()  # raises what the watch found
+
+    async def _wait_for_lines(self) -> None:
         while self._empty():
             self._wakeup.clear()
             await self._wakeup.wait()
+
+    async def _wait_for_batch(self) -> None:
+        await self._wait_for_lines()
         linger = self._sink.linger
         if linger <= 0 or self._batch_full():
             return
@@ -318,25 +470,27 @@ class Drain:
         return Batch(lines + taken if lines else taken, notices)
 
     async def _deliver(self, batch: Batch) -> None:
-        attempt = 0
         internal_failures = 0
         while True:
             try:
                 sent = await self._sink.send(batch)
             except RejectedDelivery as error:
                 self._record_error(str(error))
-                self._count_drop(error.reason, batch.log_lines)
+                self.count_drop(error.reason, batch.log_lines)
                 log.warning("drain %s of %s dropped a batch: %s", self.id, self.app, error)
                 return
             except RetryableDelivery as error:
-                delay = self._backoff(attempt, error.retry_after)
+                if batch.attempts >= self._sink.retries:
+                    self._give_up(batch, str(error))
+                    return
+                delay = self._backoff(batch.attempts, error.retry_after)
                 self._retry(error.kind, str(error), delay)
             except Exception as error:  # a sink bug must not end the sender
                 message = f"internal error ({type(error).__name__})"
                 self._log_sink_bug(error, message)
                 if internal_failures >= INTERNAL_RETRIES:
                     self._record_error(message)
-                    self._count_drop(INTERNAL, batch.log_lines)
+                    self.count_drop(INTERNAL, batch.log_lines)
                     self._set_state(DrainState.BACKING_OFF)
                     log.warning(
                         "drain %s of %s dropped a batch of %d lines after %d internal errors",
@@ -347,13 +501,28 @@ class Drain:
                     )
                     return
                 internal_failures += 1
-                delay = self._backoff(attempt, None)
+                delay = self._backoff(batch.attempts, None)
                 self._retry("internal", message, delay)
             else:
-                self._delivered(batch, sent)
+                self._unconfirmed = (batch, sent)
                 return
-            attempt += 1
+            batch.attempts += 1
             await asyncio.sleep(delay)
+
+    def _give_up(self, batch: Batch, message: str) -> None:
+        """Drop a batch that failed `retries + 1` times, counted as retries_exhausted."""
+        self._record_error(message)
+        self.count_drop(EXHAUSTED, batch.log_lines)
+        self._set_state(DrainState.BACKING_OFF)
+        log.warning(
+            "drain %s of %s (%s) dropped a batch of %d lines after %d attempts: %s",
+            self.id,
+            self.app,
+            self.url.redacted(),
+            batch.log_lines,
+            batch.attempts + 1,
+            message,
+        )
 
     def _log_sink_bug(self, error: Exception, message: str) -> None:
         """The traceback, once per change of state or error: where the bug is,
@@ -406,7 +575,7 @@ class Drain:
         self.last_error_at = format_timestamp(now)
         self._metrics.last_error.set(now / 1e9)
 
-    def _count_drop(self, reason: str, lines: int) -> None:
+    def count_drop(self, reason: str, lines: int) -> None:
         if lines <= 0:
             return
         self.dropped[reason] = self.dropped.get(reason, 0) + lines

@@ -6,11 +6,14 @@ LoggerError
     │   ├── InvalidDrainUrl        the URL does not parse, or its scheme or parts are not allowed
     │   ├── InvalidAppName         the app name is not a valid app name
     │   ├── DuplicateDrain         the app already has a drain with this URL
-    │   └── DrainLimitReached      the app already has the maximum number of drains
+    │   ├── DrainLimitReached      the app already has the maximum number of drains
+    │   └── DeniedDestination      the destination policy refuses the host (loopback, private, ...)
     ├── DrainStateFileError    the state file cannot be read or written (fails the start)
     └── DeliveryError          a sink could not take a batch (raised by sinks, seen by the sender)
-        ├── RetryableDelivery      connection error, timeout, 5xx or 429: retried with backoff
-        └── RejectedDelivery       the sink refused the batch (4xx other than 429): dropped, counted
+        ├── RetryableDelivery      connection error, timeout, 5xx or 429: retried with backoff,
+        │                          at most the sink's `retries` times, then dropped and counted
+        └── RejectedDelivery       the batch is not sent again: the sink refused it (4xx other
+                                   than 429), or its destination is denied at connect time
 
 Messages are written for people and never include URL credentials, query
 values or drain tokens: they name the drain by its redacted URL or its host.
@@ -59,6 +62,12 @@ class DrainLimitReached(InvalidDrain):
     reason = "limit_reached"
 
 
+class DeniedDestination(InvalidDrain):
+    """The destination policy refuses the drain's host or what it resolves to."""
+
+    reason = "destination_denied"
+
+
 class DrainStateFileError(DrainError):
     """The drains state file cannot be read, parsed or written."""
 
@@ -87,12 +96,13 @@ class RetryableDelivery(DeliveryError):
 
 
 class RejectedDelivery(DeliveryError):
-    """The sink refused the batch for good; it is dropped and counted with `reason`
-    (`http_<status>`)."""
+    """The batch is dropped for good and counted with `reason`: `http_<status>`
+    when the sink refused it (`status`), else the reason given
+    (`destination_denied`: the host now resolves to a denied address)."""
 
     reason = "rejected"
 
-    def __init__(self, message: str, status: int) -> None:
+    def __init__(self, message: str, status: int | None = None, reason: str = "") -> None:
         super().__init__(message)
         self.status = status
-        self.reason = f"http_{status}"
+        self.reason = reason or f"http_{status}"

@@ -1,77 +1,55 @@
-"""The drains of every app: the API's add/list/remove and ingest's `deliver`.
+"""The set of drains: the API's add/list/remove and ingest's `deliver`.
 
-Drains are kept in a small JSON state file (mode 0600: it holds the URLs
-with their credentials and the drain tokens), rewritten atomically on every
-change, so they survive a logger restart. An entry that no longer validates
-is kept in the file untouched and skipped with a warning, so that one bad
-entry neither stops the logger nor is silently forgotten.
+What is kept on disk is `logger.drains.persistence` (the state file, and
+the checkpoint of undelivered lines reported after a crash); the sink for a
+URL comes from `logger.drains.sinks.factory`. An entry of the state file
+that no longer validates is kept in the file untouched and skipped with a
+warning, so that one bad entry neither stops the logger nor is silently
+forgotten.
+
+Every drain connects through one destination policy
+(`logger.drains.destinations`, checked here at add time and by the sinks at
+each connection) and buffers within one `ByteBudget`
+(`WF_DRAINS_MAX_BUFFER_BYTES`) shared by all drains.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
-import os
 import secrets
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 
 from prometheus_client import CollectorRegistry
 
 from logger.app_names import app_name_problem
-from logger.buffer import LossCounter
-from logger.drains.base import Drain, Sink
+from logger.buffer import ByteBudget, LossCounter
+from logger.drains.base import COMPONENT, Drain
 from logger.drains.errors import (
+    DeniedDestination,
     DrainLimitReached,
     DrainStateFileError,
     DuplicateDrain,
     InvalidAppName,
     InvalidDrainUrl,
 )
-from logger.drains.http import HttpSink
+from logger.drains.persistence import DrainStateFile, Entries, PendingCheckpoint
 from logger.drains.settings import DrainSettings
-from logger.drains.syslog import SharedFrames, SyslogEncoder
-from logger.drains.tcp_syslog import TcpSyslogSink
-from logger.drains.telemetry import DrainMetrics, DrainTelemetry
-from logger.drains.udp_syslog import UdpSyslogSink
-from logger.drains.url import DrainUrl, HttpFormat, parse_drain_url
+from logger.drains.sinks.factory import make_sink, sends_frames
+from logger.drains.sinks.syslog.encoder import SharedFrames, SyslogEncoder
+from logger.drains.telemetry import DrainTelemetry
+from logger.drains.url import parse_drain_url
 from logger.drains.view import DrainView
 from logger.lines import format_timestamp
 
 log = logging.getLogger("logger.drains")
 
-STATE_VERSION = 1
-# A state file entry; `list` is a method name inside DrainRegistry.
-_Entries = list[dict[str, Any]]
-
-
-def sends_frames(url: DrainUrl) -> bool:
-    """Whether the drain sends octet-counted RFC 5424 frames (TCP, TLS, Logplex)."""
-    if url.transport == "http":
-        return url.http_format is HttpFormat.LOGPLEX
-    return url.transport != "udp"
-
-
-def make_sink(
-    url: DrainUrl,
-    app: str,
-    settings: DrainSettings,
-    token: str,
-    metrics: DrainMetrics,
-    frames: SharedFrames | None = None,
-) -> Sink:
-    """The sink for a URL's scheme; `frames` is shared with the app's other
-    drains that send frames (None: the sink encodes on its own)."""
-    if url.transport == "http":
-        return HttpSink(url, app, settings, token, frames)
-    if url.transport == "udp":
-        return UdpSyslogSink(url, app, settings, metrics)
-    return TcpSyslogSink(url, app, settings, frames)
+# Lines a previous run held and never delivered (it did not shut down).
+LOST_AT_CRASH = "lost_at_crash"
 
 
 def check_app_name(app: str) -> None:
@@ -106,7 +84,12 @@ class DrainRegistry:
         # for all of them; see SharedFrames). Facility and hostname are global
         # settings, so one per app is enough.
         self._frames: dict[str, SharedFrames] = {}
-        self._unloadable: _Entries = []
+        self._unloadable: Entries = []
+        self._state = DrainStateFile(settings.state_file)
+        self._checkpoint = PendingCheckpoint(settings.state_file)
+        self._checkpoints: asyncio.Task[None] | None = None
+        self._policy = settings.destination_policy()
+        self._budget = ByteBudget(settings.max_buffer_bytes)
         self._lock = asyncio.Lock()
         self._started = False
         self._closed = False
@@ -115,7 +98,8 @@ class DrainRegistry:
 
     def deliver(self, app: str, first_seq: int, lines: Sequence[bytes]) -> None:
         """Hand an app's new lines to its drains; never waits, one dict
-        lookup when the app has none. Drains do not use `first_seq`."""
+        lookup when the app has none. Drains do not use `first_seq`. (Ingest's
+        subscriber entry point: keep it this thin.)"""
         drains = self._by_app.get(app)
         if drains is None:
             return
@@ -125,23 +109,35 @@ class DrainRegistry:
     # -- lifecycle --------------------------------------------------------------
 
     async def start(self) -> None:
-        """Load the state file and start every drain's sender."""
+        """Load the state file, report what a previous run could not deliver,
+        and start every drain's sender and the checkpoints."""
         async with self._lock:
             if self._started:
                 return
-            for entry in self._read_state():
+            for entry in self._state.read():
                 try:
                     drain = self._build(entry)
-                except (InvalidDrainUrl, InvalidAppName, KeyError, TypeError) as error:
-                    known = isinstance(error, InvalidDrainUrl | InvalidAppName)
+                except (
+                    InvalidDrainUrl,
+                    InvalidAppName,
+                    DeniedDestination,
+                    KeyError,
+                    TypeError,
+                ) as error:
+                    known = isinstance(error, InvalidDrainUrl | InvalidAppName | DeniedDestination)
                     what = str(error) if known else "a field is missing"
                     log.warning("skipping drain %r in the state file: %s", entry.get("id"), what)
                     self._unloadable.append(entry)
                     continue
                 self._attach(drain)
+            self._report_previous_run()
             self._started = True
             for drain in self._drains.values():
                 await drain.start()
+            if self._checkpoint.path is not None:
+                self._checkpoints = asyncio.create_task(
+                    self._write_checkpoints(), name="drain-checkpoints"
+                )
 
     async def close(self) -> None:
         """Stop every sender, after up to `flush_timeout` of delivering what is
@@ -150,6 +146,10 @@ class DrainRegistry:
             if self._closed:
                 return
             self._closed = True
+            if self._checkpoints is not None:
+                self._checkpoints.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._checkpoints
             drains = list(self._drains.values())
             self._drains.clear()
             self._by_app = {}
@@ -159,6 +159,9 @@ class DrainRegistry:
                 *(drain.close(self._settings.flush_timeout) for drain in drains),
                 return_exceptions=True,
             )
+            # What was left is counted as `closed`: a clean end leaves no checkpoint.
+            with contextlib.suppress(OSError):
+                self._checkpoint.remove()
             self._telemetry.unregister()
 
     # -- the API ----------------------------------------------------------------
@@ -166,10 +169,13 @@ class DrainRegistry:
     async def add(self, app: str, url: str) -> DrainView:
         """Validate and add a drain, persisting it before it starts.
 
-        Raises InvalidAppName, InvalidDrainUrl, DuplicateDrain, DrainLimitReached,
-        or DrainStateFileError when the state file cannot be written."""
+        Raises InvalidAppName, InvalidDrainUrl, DeniedDestination (the host,
+        or what it resolves to now, is not a public address and not allowed),
+        DuplicateDrain, DrainLimitReached, or DrainStateFileError when the
+        state file cannot be written."""
         check_app_name(app)
         parsed = parse_drain_url(url)
+        await self._policy.check(parsed.host, parsed.port)
         async with self._lock:
             existing = self._by_app.get(app, ())
             if any(drain.url.key == parsed.key for drain in existing):
@@ -241,13 +247,19 @@ class DrainRegistry:
 
     # -- internals --------------------------------------------------------------
 
+    @property
+    def budget(self) -> ByteBudget:
+        """The byte budget all drains' buffers share (for tests and tools)."""
+        return self._budget
+
     def _build(self, entry: dict[str, Any]) -> Drain:
         app, drain_id, token = str(entry["app"]), str(entry["id"]), str(entry["token"])
         check_app_name(app)
         url = parse_drain_url(str(entry["url"]))
+        self._policy.check_host(url.host)
         metrics = self._telemetry.for_drain(drain_id, app, url.scheme)
         frames = self._shared_frames(app) if sends_frames(url) else None
-        sink = make_sink(url, app, self._settings, token, metrics, frames)
+        sink = make_sink(url, app, self._settings, token, metrics, self._policy, frames)
         drain = Drain(
             drain_id,
             app,
@@ -258,9 +270,44 @@ class DrainRegistry:
             created_at=str(entry.get("created_at", "")),
             clock=self._clock,
             on_loss=self._on_loss,
+            budget=self._budget,
         )
         self._tokens[drain_id] = token
         return drain
+
+    def _report_previous_run(self) -> None:
+        """Count and log what the previous run held undelivered when it ended
+        without shutting down (persistence.PendingCheckpoint)."""
+        for lost in self._checkpoint.previous_run():
+            log.warning(
+                "drain %s of %s: the previous run ended without shutting down and "
+                "could not deliver %d lines (held at its last checkpoint, %s)",
+                lost.drain_id,
+                lost.app,
+                lost.lines,
+                lost.at or "unknown time",
+            )
+            drain = self._drains.get(lost.drain_id)
+            if drain is not None:
+                drain.count_drop(LOST_AT_CRASH, lost.lines)
+            elif self._on_loss is not None:
+                self._on_loss(COMPONENT, LOST_AT_CRASH, lost.lines)
+        with contextlib.suppress(OSError):
+            self._checkpoint.remove()
+
+    async def _write_checkpoints(self) -> None:
+        interval = self._settings.checkpoint_interval
+        while True:
+            await asyncio.sleep(interval)
+            held = {drain.id: (drain.app, drain.pending_lines) for drain in self._drains.values()}
+            try:
+                self._checkpoint.write(held, format_timestamp(self._clock()))
+            except OSError as error:
+                log.warning(
+                    "cannot write the drains checkpoint %s: %s",
+                    self._checkpoint.path,
+                    error.strerror,
+                )
 
     def _attach(self, drain: Drain) -> None:
         self._drains[drain.id] = drain
@@ -283,8 +330,8 @@ class DrainRegistry:
     def _shared_frames(self, app: str) -> SharedFrames:
         frames = self._frames.get(app)
         if frames is None:
-            settings = self._settings
-            encoder = SyslogEncoder(app, settings.syslog_facility, settings.syslog_hostname)
+            syslog = self._settings.syslog
+            encoder = SyslogEncoder(app, syslog.facility, syslog.hostname)
             frames = self._frames[app] = SharedFrames(encoder)
         return frames
 
@@ -310,27 +357,6 @@ class DrainRegistry:
             if drain_id not in self._drains:
                 return drain_id
 
-    def _read_state(self) -> _Entries:
-        path = self._settings.state_file
-        if path is None:
-            return []
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            return []
-        except OSError as error:
-            raise DrainStateFileError(f"cannot read {path}: {error.strerror}") from None
-        try:
-            document = json.loads(text)
-            entries = document["drains"]
-            if document.get("version") != STATE_VERSION or not isinstance(entries, list):
-                raise ValueError("unknown version")
-        except (ValueError, KeyError, TypeError, AttributeError):
-            raise DrainStateFileError(
-                f"{path} is not a drains state file (version {STATE_VERSION})"
-            ) from None
-        return [entry for entry in entries if isinstance(entry, dict)]
-
     def _write_state(self) -> None:
         path = self._settings.state_file
         if path is None:
@@ -345,30 +371,4 @@ class DrainRegistry:
             }
             for drain in self._drains.values()
         ]
-        document = {"version": STATE_VERSION, "drains": entries + self._unloadable}
-        try:
-            _write_atomically(path, json.dumps(document, indent=2).encode() + b"\n")
-        except OSError as error:
-            raise DrainStateFileError(f"cannot write {path}: {error.strerror}") from None
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    """Write a sibling temp file (0600), fsync it, rename it over `path`."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            temporary.unlink()
-        raise
-    directory = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)
+        self._state.write(entries + self._unloadable)

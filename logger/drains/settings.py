@@ -1,10 +1,18 @@
-"""Settings of the drains subsystem, read once at start from the environment."""
+"""Settings every drain shares, read once at start from the environment.
+
+The sinks' own settings are theirs (`sinks.syslog.settings`,
+`sinks.http.settings`) and sit in `DrainSettings.syslog` and `.http`; what
+is here serves every sink: the registry's limits, the state file, buffer
+and batch sizes, retry pacing, timeouts, TLS trust, the global drain memory
+bound and the destination policy.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, ClassVar
 
 from foundation.env import state_dir
 from foundation.settings import (
@@ -13,19 +21,21 @@ from foundation.settings import (
     Seconds,
     Setting,
     Size,
-    Text,
+    declarations,
     declared,
     from_environ,
 )
+from logger.drains.destinations import (
+    ALLOW_VARIABLE,
+    DEFAULT_DENY_HOSTS,
+    DestinationPolicy,
+    HostList,
+    HostListKind,
+)
+from logger.drains.sinks.http.settings import HttpSinkSettings
+from logger.drains.sinks.syslog.settings import SyslogSinkSettings
 from logger.errors import SettingsError
 
-# RFC 5426 section 3.2: senders SHOULD keep datagrams within what the path
-# carries without fragmentation; 2048 is the size receivers MUST accept.
-DEFAULT_UDP_MAX_BYTES = 2048
-# The smallest size RFC 5424 (6.1) requires every receiver to accept.
-MIN_UDP_MAX_BYTES = 480
-# The largest UDP payload over IPv4.
-MAX_UDP_MAX_BYTES = 65507
 _OFF = frozenset({"none", "off", "-"})
 
 
@@ -36,7 +46,7 @@ def _pem_file(variable: str, path: Path | None) -> None:
 
 @dataclass(frozen=True)
 class DrainSettings:
-    """Drains' limits, batching, retry pacing, timeouts and TLS trust.
+    """Drains' limits, batching, retry pacing, timeouts, TLS trust, memory and policy.
 
     `state_file` None keeps drains in memory only (`WF_DRAINS_STATE_FILE=none`);
     built from the environment, it defaults to the user's state directory."""
@@ -66,14 +76,6 @@ class DrainSettings:
     )
     batch_bytes: int = declared(
         Setting("WF_DRAIN_BATCH_BYTES", Size(1024), 1 << 20, "Most bytes in one batch.")
-    )
-    batch_interval: float = declared(
-        Setting(
-            "WF_DRAIN_BATCH_INTERVAL",
-            Seconds(),
-            0.5,
-            "Seconds an HTTP drain waits for a fuller batch.",
-        )
     )
     retry_base: float = declared(
         Setting(
@@ -114,34 +116,45 @@ class DrainSettings:
             check=_pem_file,
         )
     )
-    udp_max_bytes: int = declared(
+    max_buffer_bytes: int = declared(
         Setting(
-            "WF_DRAIN_UDP_MAX_BYTES",
-            Integer(MIN_UDP_MAX_BYTES, MAX_UDP_MAX_BYTES),
-            DEFAULT_UDP_MAX_BYTES,
-            "Largest UDP syslog datagram; longer messages are truncated.",
+            "WF_DRAINS_MAX_BUFFER_BYTES",
+            Size(1 << 16),
+            64 << 20,
+            "Bound on the lines all drains buffer together; past it the fullest drain drops.",
         )
     )
-    syslog_hostname: str = declared(
+    allow_destinations: HostList = declared(
         Setting(
-            "WF_DRAIN_SYSLOG_HOSTNAME",
-            Text(),
-            "",
-            "HOSTNAME field of syslog messages; unset: the app name.",
+            ALLOW_VARIABLE,
+            HostListKind(),
+            HostList(),
+            "CIDRs and host names drains may reach although not public (loopback, private).",
         )
     )
-    syslog_facility: int = declared(
-        Setting("WF_DRAIN_SYSLOG_FACILITY", Integer(0, 23), 1, "Syslog facility (1: user).")
-    )
-    # Seconds a TCP or TLS syslog drain waits for a fuller batch: a busy drain
-    # sends a few milliseconds of lines per write instead of each offer's.
-    syslog_linger: float = declared(
+    deny_hosts: HostList = declared(
         Setting(
-            "WF_DRAIN_SYSLOG_LINGER",
-            Seconds(0.0, 1.0),
-            0.005,
-            "Seconds a TCP or TLS syslog drain waits for a fuller batch.",
+            "WF_DRAINS_DENY_HOSTS",
+            HostListKind(networks=False),
+            HostList.parse(",".join(DEFAULT_DENY_HOSTS), "", networks=False),
+            "Host names drains may not reach (the platform's own services); *.domain for a domain.",
         )
+    )
+    checkpoint_interval: float = declared(
+        Setting(
+            "WF_DRAINS_CHECKPOINT_INTERVAL",
+            Seconds(0.1),
+            5.0,
+            "Seconds between writes of what drains hold, reported after a crash.",
+        )
+    )
+    syslog: SyslogSinkSettings = field(default_factory=SyslogSinkSettings)
+    http: HttpSinkSettings = field(default_factory=HttpSinkSettings)
+
+    # The sinks' own settings, read by from_env into `syslog` and `http`.
+    ALSO_READS: ClassVar[tuple[Setting[Any], ...]] = (
+        *(setting for _, setting in declarations(SyslogSinkSettings)),
+        *(setting for _, setting in declarations(HttpSinkSettings)),
     )
 
     def __post_init__(self) -> None:
@@ -150,16 +163,18 @@ class DrainSettings:
                 f"WF_DRAIN_RETRY_MAX ({self.retry_max}) must not be below "
                 f"WF_DRAIN_RETRY_BASE ({self.retry_base})"
             )
-        if self.syslog_hostname and not _printable_ascii(self.syslog_hostname):
-            raise SettingsError(
-                "WF_DRAIN_SYSLOG_HOSTNAME must be 1 to 255 printable ASCII characters "
-                f"without spaces, got {self.syslog_hostname!r}"
-            )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> DrainSettings:
-        return from_environ(cls, environ)
+        return from_environ(
+            cls,
+            environ,
+            syslog=SyslogSinkSettings.from_env(environ),
+            http=HttpSinkSettings.from_env(environ),
+        )
 
-
-def _printable_ascii(text: str) -> bool:
-    return 0 < len(text) <= 255 and all(33 <= ord(char) <= 126 for char in text)
+    def destination_policy(self) -> DestinationPolicy:
+        """The policy every sink connects through (logger.drains.destinations)."""
+        return DestinationPolicy(
+            self.allow_destinations, self.deny_hosts, resolve_timeout=self.connect_timeout
+        )

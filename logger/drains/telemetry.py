@@ -34,7 +34,8 @@ class DrainTelemetry:
         )
         self.dropped_lines = Counter(
             "logger_drain_dropped_lines_total",
-            "Log lines a drain gave up on, by reason (buffer_overflow, http_<status>, closed).",
+            "Log lines a drain gave up on, by reason (buffer_overflow, global_buffer_full, "
+            "retries_exhausted, http_<status>, destination_denied, closed, lost_at_crash, ...).",
             (*_LABELS, "reason"),
             registry=registry,
         )

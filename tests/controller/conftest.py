@@ -25,9 +25,9 @@ from controller.settings import ControllerSettings
 from logger.app import create_app as create_logger_app
 from logger.components import COMPONENTS
 from logger.config import LoggerSettings
-from logger.drains.settings import DrainSettings
 from logger.forward.settings import ForwardSettings
 from logger.store.base import ReadQuery
+from tests.support.drains import loopback_settings
 from tests.support.postgres import Postgres
 from tests.support.redis import Redis
 from tests.support.services import free_port
@@ -58,7 +58,7 @@ async def logger() -> AsyncIterator[Logger]:
     settings = LoggerSettings(
         forward=ForwardSettings(host="127.0.0.1", port=forward_port),
         # In memory, and quick to close: nothing here waits on a drain.
-        drains=DrainSettings(state_file=None, flush_timeout=0.1, connect_timeout=1.0),
+        drains=loopback_settings(state_file=None, flush_timeout=0.1, connect_timeout=1.0),
     )
     app = create_logger_app(settings)
     server = TestServer(app, host="127.0.0.1", port=free_port())

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from logger.forward.client import ForwardClient
 from metrics.settings import MetricsSettings
+from tests.support.drains import LOOPBACK_ALLOWED_ENV
 from tests.support.services import free_port, stop_process
 from tests.support.victoriametrics import VictoriaMetricsServer
 
@@ -112,6 +113,7 @@ def running_logger(folder: Path) -> Iterator[Logger]:
     api_port, forward_port = free_port(), free_port()
     env = {
         **os.environ,
+        **LOOPBACK_ALLOWED_ENV,  # the drain sinks listen on 127.0.0.1
         "WF_LOGGER_HOST": "127.0.0.1",
         "WF_LOGGER_PORT": str(api_port),
         "WF_FORWARD_HOST": "127.0.0.1",
@@ -121,6 +123,9 @@ def running_logger(folder: Path) -> Iterator[Logger]:
         "WF_DRAIN_BATCH_INTERVAL": "0.1",
         "WF_DRAIN_RETRY_BASE": "0.2",
         "WF_DRAIN_RETRY_MAX": "0.5",
+        # The dead drain keeps retrying its batch, so its buffer overflows
+        # (rather than each batch being dropped as retries_exhausted).
+        "WF_DRAIN_HTTP_RETRIES": "1000",
         "WF_DRAIN_CONNECT_TIMEOUT": "0.5",
     }
     log = (folder / "logger.log").open("wb")

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import trustme
 from aiohttp import web
 
-from logger.drains.syslog import split_frames
+from logger.drains.sinks.syslog.encoder import split_frames
 from logger.lines import format_timestamp
 from tests.integration.rsyslog import poll_until
 from tests.support.services import free_port

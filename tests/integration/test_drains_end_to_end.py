@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING
 
 from logger.app import FORWARD, create_app
 from logger.config import ApiSettings, LoggerSettings
-from logger.drains.settings import DrainSettings
 from logger.forward.client import ForwardClient
 from logger.forward.settings import ForwardSettings
+from tests.support.drains import loopback_settings
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -28,7 +28,7 @@ async def test_forward_in_syslog_out(
     settings = LoggerSettings(
         forward=ForwardSettings(host="127.0.0.1", port=0),
         api=ApiSettings(host="127.0.0.1"),
-        drains=DrainSettings(state_file=tmp_path / "drains.json", batch_interval=0.05),
+        drains=loopback_settings(state_file=tmp_path / "drains.json", batch_interval=0.05),
     )
     app = create_app(settings)
     client = await aiohttp_client(app)

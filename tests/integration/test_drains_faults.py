@@ -27,7 +27,15 @@ class Clock:
 
 
 def settings_for(tmp_path: Path, ca_file: Path | None, **changes: object) -> DrainSettings:
-    base = dict(buffer_lines=1000, batch_lines=10, batch_interval=0.01, retry_max=0.1)
+    # Sinks that come back: retried until they do (the bound is tested in test_drains_http).
+    base = dict(
+        buffer_lines=1000,
+        batch_lines=10,
+        batch_interval=0.01,
+        retry_max=0.1,
+        http_retries=1000,
+        syslog_retries=1000,
+    )
     return quick_settings(tmp_path, ca_file, **{**base, **changes})
 
 

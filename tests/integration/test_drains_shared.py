@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from logger.drains.registry import DrainRegistry
-from logger.drains.syslog import SHARED_FRAMES_LINES, SyslogEncoder
+from logger.drains.sinks.syslog.encoder import SHARED_FRAMES_LINES, SyslogEncoder
 from tests.integration.drain_sinks import stored_line
 from tests.support.drains import quick_settings, running
 

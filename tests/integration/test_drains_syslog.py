@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 from logger.drains.settings import DrainSettings
@@ -10,7 +9,7 @@ from logger.drains.state import DrainState
 from logger.lines import format_timestamp
 from tests.integration.drain_sinks import stored_line
 from tests.integration.rsyslog import Record, Rsyslog, poll_until
-from tests.support.drains import quick_settings, running
+from tests.support.drains import quick_settings, running, with_changes
 
 T0 = 1_795_000_000_123_456_000
 PROCESSES = [("web.x2x9z", b"o", 6), ("worker.a1b2c", b"e", 3), ("controller", b"-", 5)]
@@ -18,7 +17,9 @@ MULTILINE = "Traceback (most recent call last):\n  File \"app.py\", line 3\n\tVa
 
 
 def settings_for(tmp_path: Path, ca_file: Path | None) -> DrainSettings:
-    return quick_settings(tmp_path, ca_file, batch_lines=100)
+    # rsyslogd started or restarted within a test may take longer than the
+    # default ten quick retries on a loaded machine: retry until it is back.
+    return quick_settings(tmp_path, ca_file, batch_lines=100, syslog_retries=1000)
 
 
 def interleaved(count: int) -> tuple[list[bytes], dict[str, list[tuple[str, str, int]]]]:
@@ -79,7 +80,7 @@ async def test_tls_with_the_ca_file(tmp_path: Path, rsyslog: Rsyslog, ca_file: P
 async def test_udp_one_datagram_per_line_truncated_to_the_limit(
     tmp_path: Path, rsyslog: Rsyslog
 ) -> None:
-    settings = replace(settings_for(tmp_path, None), udp_max_bytes=600)
+    settings = with_changes(settings_for(tmp_path, None), udp_max_bytes=600)
     long_message = "é" * 1000
     lines = [
         stored_line("shop", "web.1", f"udp line {number}", T0 + number * 1000)

@@ -21,7 +21,9 @@ def test_controller_alone_talks_to_a_logger_in_another_process(tmp_path: Path) -
     (tmp_path / "controller-state").mkdir()
     with wf_serve(tmp_path / "logger-state", "--no-controller") as logger:
         environment = {"WF_LOGGER_URL": logger.logger_url, "WF_FORWARD_URL": logger.forward_url}
-        with wf_serve(tmp_path / "controller-state", "--no-logger", environment=environment) as alone:
+        with wf_serve(
+            tmp_path / "controller-state", "--no-logger", environment=environment
+        ) as alone:
             # No logger in the controller's process: its logs API port is closed.
             with pytest.raises(httpx.ConnectError):
                 httpx.get(f"{alone.logger_url}/healthz", timeout=2)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import httpx
 
+from tests.support.drains import LOOPBACK_ALLOWED_ENV
 from tests.support.services import free_port
 
 WF = [sys.executable, "-m", "controller.cli.main"]
@@ -52,6 +53,7 @@ def wf_serve(
     log_path = directory / "serve.log"
     env = {
         **os.environ,
+        **LOOPBACK_ALLOWED_ENV,  # the tests' drain sinks listen on 127.0.0.1
         **(environment or {}),
         "WF_DRAINS_STATE_FILE": "none",
         "WF_HISTORY_DIR": str(directory / "history"),

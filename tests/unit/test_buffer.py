@@ -17,6 +17,7 @@ from logger.app import create_app
 from logger.buffer import (
     L10_BUFFER_OVERFLOW,
     BoundedBuffer,
+    ByteBudget,
     OverflowPolicy,
     loss_notice,
 )
@@ -69,6 +70,42 @@ def buffer(policy: OverflowPolicy, losses: Losses, capacity: int = 5) -> Bounded
         weigh=lambda chunk: sum(map(len, chunk)),
         clock=lambda: T0,
     )
+
+
+def budgeted(losses: Losses, budget: ByteBudget) -> BoundedBuffer[list[bytes]]:
+    return BoundedBuffer(
+        100,
+        OverflowPolicy.DROP_OLDEST,
+        component="test",
+        reason="full",
+        on_loss=losses,
+        weigh=lambda chunk: sum(map(len, chunk)),
+        clock=lambda: T0,
+        budget=budget,
+    )
+
+
+def test_a_byte_budget_bounds_its_members_together_and_the_fullest_pays() -> None:
+    size = len(lines(10, 1)[0])  # lines 10..99 are all one length
+    budget = ByteBudget(6 * size)
+    big_losses, small_losses = Losses(), Losses()
+    big, small = budgeted(big_losses, budget), budgeted(small_losses, budget)
+    big.offer(lines(10, 5))
+    small.offer(lines(20, 1))
+    assert (budget.used, big_losses.seen) == (6 * size, [])
+    small.offer(lines(21, 2))  # over by two lines: the fullest (big) drops its oldest two
+    assert big_losses.seen == [("test", "global_buffer_full", 2)]
+    assert small_losses.seen == []
+    assert budget.used == 6 * size
+    notice = big.take_notice("shop")
+    assert notice is not None
+    match = NOTICE.match(notice.decode())
+    assert match is not None
+    assert (match["count"], match["reason"]) == ("2", "global_buffer_full")
+    assert held(big) == lines(12, 3)
+    assert budget.used == 3 * size  # taking releases the bytes
+    budget.leave(small)
+    assert (budget.used, budget.members) == (0, 1)
 
 
 def held(queue: BoundedBuffer[list[bytes]]) -> list[bytes]:
@@ -159,6 +196,7 @@ def test_the_notice_format() -> None:
 
 class CollectingSink:
     linger = 0.0
+    retries = 2
 
     def __init__(self) -> None:
         self.batches: list[list[bytes]] = []
@@ -168,6 +206,9 @@ class CollectingSink:
         self.batches.append(list(batch.lines))
         self.sent.set()
         return sum(map(len, batch.lines))
+
+    async def confirm(self, idle: bool) -> None:
+        pass
 
     async def close(self) -> None:
         pass

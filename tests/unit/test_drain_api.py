@@ -13,7 +13,7 @@ from prometheus_client import CollectorRegistry
 
 from logger.drains.api import DRAINS, routes
 from logger.drains.registry import DrainRegistry
-from logger.drains.settings import DrainSettings
+from tests.support.drains import loopback_settings
 
 SECRET = "s3cret-pw"
 AiohttpClient = Callable[[web.Application], Awaitable[TestClient[web.Request, web.Application]]]
@@ -21,7 +21,7 @@ AiohttpClient = Callable[[web.Application], Awaitable[TestClient[web.Request, we
 
 @pytest.fixture
 async def registry(tmp_path: Path) -> AsyncIterator[DrainRegistry]:
-    settings = DrainSettings(
+    settings = loopback_settings(
         state_file=tmp_path / "drains.json",
         per_app=2,
         retry_base=0.05,

@@ -12,13 +12,16 @@ from dataclasses import replace
 import pytest
 from prometheus_client import CollectorRegistry
 
+from logger.buffer import ByteBudget
 from logger.drains.base import INTERNAL_RETRIES, Batch, Drain, backoff_delay, retry_delay
 from logger.drains.errors import RejectedDelivery, RetryableDelivery
 from logger.drains.settings import DrainSettings
+from logger.drains.sinks.http.settings import HttpSinkSettings
 from logger.drains.state import DrainState
 from logger.drains.telemetry import DrainTelemetry
 from logger.drains.url import parse_drain_url
 from logger.lines import format_timestamp
+from tests.integration.rsyslog import poll_until
 
 T0 = 1_795_000_000_000_000_000
 SETTINGS = DrainSettings(
@@ -26,7 +29,7 @@ SETTINGS = DrainSettings(
     buffer_lines=5,
     batch_lines=3,
     batch_bytes=1024,
-    batch_interval=0.0,
+    http=HttpSinkSettings(batch_interval=0.0),
     retry_base=0.001,
     retry_max=0.004,
 )
@@ -40,8 +43,11 @@ def line(number: int) -> bytes:
 class ScriptedSink:
     """Records every attempt; raises the scripted errors in order, then succeeds."""
 
-    def __init__(self, *outcomes: Exception, linger: float = 0.0) -> None:
+    def __init__(self, *outcomes: Exception, linger: float = 0.0, retries: int = 100) -> None:
         self.outcomes = list(outcomes)
+        self.retries = retries
+        # Scripted results of `confirm`, in order (then confirmed).
+        self.confirmations: list[Exception] = []
         self.attempts: list[tuple[str, list[bytes]]] = []
         self.linger = linger
         self.gate: asyncio.Event | None = None
@@ -54,6 +60,10 @@ class ScriptedSink:
         if self.outcomes:
             raise self.outcomes.pop(0)
         return sum(len(item) for item in batch.lines)
+
+    async def confirm(self, idle: bool) -> None:
+        if self.confirmations:
+            raise self.confirmations.pop(0)
 
     async def close(self) -> None:
         self.closed = True
@@ -411,3 +421,130 @@ def test_repr_and_view_show_only_the_redacted_url(
         "buffered_lines": 0,
         "buffer_capacity": 5,
     }
+
+
+async def test_a_batch_the_sink_does_not_confirm_is_sent_again_and_counted_once(
+    metrics_registry: CollectorRegistry, clock: Clock, closing: list[Drain]
+) -> None:
+    sink = ScriptedSink()
+    sink.confirmations = [RetryableDelivery("closed before confirmed", "disconnected")]
+    drain = make_drain(sink, metrics_registry, clock)
+    closing.append(drain)
+    await drain.start()
+    drain.offer([line(0), line(1)])
+    assert await drain.wait_idle(2)
+    # Written once, not confirmed (the peer closed), written again, confirmed.
+    assert [lines for _, lines in sink.attempts] == [[line(0), line(1)]] * 2
+    assert len({frame_id for frame_id, _ in sink.attempts}) == 1
+    assert (drain.delivered_lines, drain.retries, drain.dropped) == (2, 1, {})
+    assert value(metrics_registry, "logger_drain_delivered_lines_total") == 2
+    assert value(metrics_registry, "logger_drain_retries_total", kind="disconnected") == 1
+
+
+async def test_a_sink_that_never_confirms_delivers_nothing_and_drops_after_the_retries(
+    metrics_registry: CollectorRegistry, clock: Clock, closing: list[Drain]
+) -> None:
+    sink = ScriptedSink(retries=2)
+    sink.confirmations = [RetryableDelivery("closed", "disconnected") for _ in range(3)]
+    drain = make_drain(sink, metrics_registry, clock)
+    closing.append(drain)
+    await drain.start()
+    drain.offer([line(0)])
+    assert await drain.wait_idle(2)
+    assert len(sink.attempts) == 3  # the first try and two retries
+    assert (drain.delivered_lines, drain.dropped) == (0, {"retries_exhausted": 1})
+    assert value(metrics_registry, "logger_drain_delivered_lines_total") == 0
+
+
+async def test_retries_are_bounded_by_the_sink_then_dropped_with_a_reason(
+    metrics_registry: CollectorRegistry, clock: Clock, closing: list[Drain]
+) -> None:
+    failures = [RetryableDelivery("connection to h:1 refused", "connect") for _ in range(3)]
+    sink = ScriptedSink(*failures, retries=2)
+    losses: list[tuple[str, str, int]] = []
+    metrics = DrainTelemetry(metrics_registry).for_drain("d1", "shop", "syslog+tcp")
+    url = parse_drain_url("syslog+tcp://127.0.0.1:5140")
+    drain = Drain(
+        "d1", "shop", url, sink, SETTINGS, metrics, clock=clock,
+        on_loss=lambda *loss: losses.append(loss),
+    )  # fmt: skip
+    closing.append(drain)
+    await drain.start()
+    drain.offer([line(0), line(1)])
+    assert await drain.wait_idle(2)
+    drain.offer([line(2)])
+    assert await drain.wait_idle(2)
+    assert [lines for _, lines in sink.attempts] == [[line(0), line(1)]] * 3 + [[line(2)]]
+    assert drain.dropped == {"retries_exhausted": 2}
+    assert losses == [("drain", "retries_exhausted", 2)]
+    assert (
+        value(metrics_registry, "logger_drain_dropped_lines_total", reason="retries_exhausted") == 2
+    )
+    assert drain.delivered_lines == 1
+
+
+async def test_drains_share_one_byte_budget_and_the_fullest_one_drops(
+    metrics_registry: CollectorRegistry, clock: Clock, closing: list[Drain]
+) -> None:
+    budget = ByteBudget(10 * len(line(10)))  # lines 10..99 are all one length
+    telemetry = DrainTelemetry(metrics_registry)
+    roomy = replace(SETTINGS, buffer_lines=100)
+    url = parse_drain_url("syslog+tcp://127.0.0.1:5140")
+    stuck_sink, live_sink = ScriptedSink(), ScriptedSink()
+    stuck_sink.gate = asyncio.Event()  # never opened: this drain only buffers
+    stuck = Drain(
+        "d1", "shop", url, stuck_sink, roomy, telemetry.for_drain("d1", "shop", "syslog+tcp"),
+        clock=clock, budget=budget,
+    )  # fmt: skip
+    live = Drain(
+        "d2", "shop", url, live_sink, roomy, telemetry.for_drain("d2", "shop", "syslog+tcp"),
+        clock=clock, budget=budget,
+    )  # fmt: skip
+    closing.extend([stuck, live])
+    await stuck.start()
+    await live.start()
+    stuck.offer([line(10)])  # taken by the sender, held in flight at the gate
+    assert await poll_until(lambda: stuck.held_in_flight() == 1, 2)
+    for number in range(11, 23):
+        stuck.offer([line(number)])
+    assert len(stuck._buffer) == 10  # the global bound, not buffer_lines (100)
+    assert stuck.dropped == {"global_buffer_full": 2}
+    live.offer([line(30), line(31)])
+    assert await live.wait_idle(2)
+    # The live drain's lines fit once the stuck one made room: it loses nothing.
+    assert live.dropped == {}
+    assert live.delivered_lines == 2
+    assert stuck.dropped == {"global_buffer_full": 4}
+    assert budget.used == 8 * len(line(10))
+    assert (
+        value(metrics_registry, "logger_drain_dropped_lines_total", reason="global_buffer_full")
+        == 4
+    )
+
+
+class SlowToConfirm(ScriptedSink):
+    """Confirms a batch only when told to (an idle TCP drain's watch)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.confirmed = asyncio.Event()
+
+    async def confirm(self, idle: bool) -> None:
+        if idle:
+            await self.confirmed.wait()
+
+
+async def test_sent_is_before_confirmed_and_delivered_only_after(
+    metrics_registry: CollectorRegistry, clock: Clock, closing: list[Drain]
+) -> None:
+    sink = SlowToConfirm()
+    drain = make_drain(sink, metrics_registry, clock)
+    closing.append(drain)
+    await drain.start()
+    drain.offer([line(0)])
+    assert await drain.wait_sent(2)
+    assert not await drain.wait_idle(0.05)
+    assert drain.delivered_lines == 0  # written, not confirmed yet
+    sink.confirmed.set()
+    assert await drain.wait_idle(2)
+    assert drain.delivered_lines == 1

@@ -19,7 +19,7 @@ from prometheus_client import CollectorRegistry
 from controller.cli.drains import drains
 from logger.drains.api import DRAINS, routes
 from logger.drains.registry import DrainRegistry
-from logger.drains.settings import DrainSettings
+from tests.support.drains import loopback_settings
 from tests.support.services import free_port
 
 SECRET = "pa55-word-x"
@@ -28,7 +28,7 @@ AiohttpServer = Callable[[web.Application], Awaitable[TestServer]]
 
 @pytest.fixture
 async def logger_url(tmp_path: Path, aiohttp_server: AiohttpServer) -> AsyncIterator[str]:
-    settings = DrainSettings(
+    settings = loopback_settings(
         state_file=tmp_path / "drains.json",
         retry_base=0.05,
         retry_max=0.5,

@@ -8,9 +8,10 @@ import json
 import pytest
 
 from logger.drains.base import Batch
-from logger.drains.http import HttpSink, basic_auth, retry_after_seconds
 from logger.drains.settings import DrainSettings
+from logger.drains.sinks.http.transport import HttpSink, basic_auth, retry_after_seconds
 from logger.drains.url import parse_drain_url
+from logger.lines import JSON_FIELDS
 
 TS = "2026-11-22T10:00:00.123456+00:00"
 LINES = [
@@ -35,13 +36,15 @@ def test_ndjson_body_has_one_object_per_line() -> None:
     sink = HttpSink(url, "shop", DrainSettings(), "d.x")
     rows = [json.loads(row) for row in sink.encode(Batch(LINES)).splitlines()]
     assert rows == [
-        {"time": TS, "app": "shop", "process": "web", "instance": "x2x9z",
+        {"time": TS, "app": "shop", "proc": "web", "instance": "x2x9z",
          "stream": "stdout", "message": "GET / 200"},
-        {"time": TS, "app": "shop", "process": "worker", "instance": "a1",
+        {"time": TS, "app": "shop", "proc": "worker", "instance": "a1",
          "stream": "stderr", "message": "boom\nat line 2"},
-        {"time": TS, "app": "shop", "process": "controller", "instance": "",
+        {"time": TS, "app": "shop", "proc": "controller", "instance": "",
          "stream": "", "message": "scaled"},
     ]  # fmt: skip
+    # One owner for the names: the logs API's NDJSON has the same, after `seq`.
+    assert list(rows[0]) == list(JSON_FIELDS)
 
 
 def test_basic_auth_header() -> None:
@@ -56,8 +59,13 @@ def test_basic_auth_header() -> None:
         ("3", 3.0),
         (" 0.5 ", 0.5),
         ("-1", None),
-        ("Wed, 21 Oct 2015 07:28:00 GMT", None),
+        ("soon", None),
+        # An HTTP date (RFC 9110 10.2.3), from "now" = 07:28:00 GMT that day.
+        ("Wed, 21 Oct 2015 07:28:30 GMT", 30.0),
+        ("Wednesday, 21-Oct-15 07:29:00 GMT", 60.0),
+        ("Wed, 21 Oct 2015 07:27:00 GMT", 0.0),  # in the past: retry at once
     ],
 )
 def test_retry_after(value: str | None, seconds: float | None) -> None:
-    assert retry_after_seconds(value) == seconds
+    now = 1445412480.0  # Wed, 21 Oct 2015 07:28:00 GMT
+    assert retry_after_seconds(value, now) == seconds

@@ -7,7 +7,6 @@ import logging
 import os
 import stat
 from collections.abc import AsyncIterator
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -23,6 +22,7 @@ from logger.drains.errors import (
 from logger.drains.registry import DrainRegistry
 from logger.drains.settings import DrainSettings
 from logger.lines import format_timestamp
+from tests.support.drains import loopback_settings, with_changes
 from tests.support.services import free_port
 
 T0 = 1_795_000_000_000_000_000
@@ -30,7 +30,7 @@ SECRET = "hunter2-pass"
 
 
 def settings_for(tmp_path: Path, **changes: object) -> DrainSettings:
-    base = DrainSettings(
+    base = loopback_settings(
         state_file=tmp_path / "state" / "drains.json",
         per_app=3,
         retry_base=0.05,
@@ -38,7 +38,7 @@ def settings_for(tmp_path: Path, **changes: object) -> DrainSettings:
         connect_timeout=0.5,
         flush_timeout=0.0,
     )
-    return replace(base, **changes)  # type: ignore[arg-type]
+    return with_changes(base, **changes)
 
 
 def dead_url(scheme: str = "syslog+tcp") -> str:

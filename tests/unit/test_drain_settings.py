@@ -6,7 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from logger.drains.destinations import DEFAULT_DENY_HOSTS, HostList
 from logger.drains.settings import DrainSettings
+from logger.drains.sinks.http.settings import HttpSinkSettings
+from logger.drains.sinks.syslog.settings import SyslogSinkSettings
 from logger.errors import SettingsError
 
 
@@ -18,17 +21,25 @@ def test_defaults() -> None:
         buffer_lines=10_000,
         batch_lines=500,
         batch_bytes=1 << 20,
-        batch_interval=0.5,
         retry_base=0.5,
         retry_max=30.0,
         connect_timeout=10.0,
         send_timeout=30.0,
         flush_timeout=2.0,
         ca_file=None,
-        udp_max_bytes=2048,
-        syslog_hostname="",
-        syslog_facility=1,
-        syslog_linger=0.005,
+        max_buffer_bytes=64 << 20,
+        allow_destinations=HostList(),
+        deny_hosts=HostList.parse(",".join(DEFAULT_DENY_HOSTS), "", networks=False),
+        checkpoint_interval=5.0,
+        syslog=SyslogSinkSettings(
+            udp_max_bytes=2048,
+            hostname="",
+            facility=1,
+            linger=0.005,
+            retries=10,
+            confirm_wait=0.2,
+        ),
+        http=HttpSinkSettings(batch_interval=0.5, retries=2),
     )
 
 
@@ -59,6 +70,13 @@ def test_every_variable_is_read(tmp_path: Path) -> None:
             "WF_DRAIN_SYSLOG_HOSTNAME": "wf-logger",
             "WF_DRAIN_SYSLOG_FACILITY": "16",
             "WF_DRAIN_SYSLOG_LINGER": "0.02",
+            "WF_DRAIN_SYSLOG_RETRIES": "3",
+            "WF_DRAIN_SYSLOG_CONFIRM_WAIT": "0.5",
+            "WF_DRAIN_HTTP_RETRIES": "4",
+            "WF_DRAINS_MAX_BUFFER_BYTES": "8MiB",
+            "WF_DRAINS_ALLOW_DESTINATIONS": "10.0.0.0/8, logs.internal, *.corp.example",
+            "WF_DRAINS_DENY_HOSTS": "*.svc",
+            "WF_DRAINS_CHECKPOINT_INTERVAL": "1",
         }
     )
     assert settings == DrainSettings(
@@ -67,17 +85,27 @@ def test_every_variable_is_read(tmp_path: Path) -> None:
         buffer_lines=50,
         batch_lines=10,
         batch_bytes=65536,
-        batch_interval=0.25,
         retry_base=0.1,
         retry_max=5.0,
         connect_timeout=3.0,
         send_timeout=4.0,
         flush_timeout=0.0,
         ca_file=ca,
-        udp_max_bytes=1200,
-        syslog_hostname="wf-logger",
-        syslog_facility=16,
-        syslog_linger=0.02,
+        max_buffer_bytes=8 << 20,
+        allow_destinations=HostList.parse(
+            "10.0.0.0/8, logs.internal, *.corp.example", "WF_DRAINS_ALLOW_DESTINATIONS"
+        ),
+        deny_hosts=HostList.parse("*.svc", "WF_DRAINS_DENY_HOSTS", networks=False),
+        checkpoint_interval=1.0,
+        syslog=SyslogSinkSettings(
+            udp_max_bytes=1200,
+            hostname="wf-logger",
+            facility=16,
+            linger=0.02,
+            retries=3,
+            confirm_wait=0.5,
+        ),
+        http=HttpSinkSettings(batch_interval=0.25, retries=4),
     )
 
 
@@ -112,6 +140,14 @@ INVALID = [
         {"WF_DRAIN_SYSLOG_HOSTNAME": "my host"},
         "WF_DRAIN_SYSLOG_HOSTNAME must be 1 to 255 printable ASCII characters without spaces, "
         "got 'my host'",
+    ),
+    (
+        {"WF_DRAINS_ALLOW_DESTINATIONS": "10.0.0.0/8, not a host"},
+        "WF_DRAINS_ALLOW_DESTINATIONS must list CIDRs or host names, 'not a host' is neither",
+    ),
+    (
+        {"WF_DRAINS_DENY_HOSTS": "10.0.0.0/8"},
+        "WF_DRAINS_DENY_HOSTS lists host names only, got '10.0.0.0/8'",
     ),
 ]
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from logger.drains.syslog import (
+from logger.drains.sinks.syslog.encoder import (
     SHARED_FRAMES_BYTES,
     SHARED_FRAMES_LINES,
     SharedFrames,

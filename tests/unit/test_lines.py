@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from logger import lines
-from logger.drains.syslog import SyslogEncoder
+from logger.drains.sinks.syslog.encoder import SyslogEncoder
 from logger.lines import (
     HEAD_LENGTH,
     NO_STREAM,

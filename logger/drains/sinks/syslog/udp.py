@@ -2,21 +2,23 @@
 
 Messages longer than `WF_DRAIN_UDP_MAX_BYTES` are cut on a UTF-8 boundary
 and counted (`logger_drain_truncated_lines_total`). UDP has no delivery
-report; an ICMP error the kernel reports (port unreachable) fails the next
-batch before it is sent, so the drain backs off instead of sending blind.
+report: "delivered" means handed to the kernel. An ICMP error the kernel
+reports (port unreachable) fails the next batch before it is sent, so the
+drain backs off instead of sending blind. The endpoint is connected to an
+address the destination policy checked (`logger.drains.transport`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import socket
 
 from logger.drains.base import Batch
-from logger.drains.errors import RetryableDelivery
+from logger.drains.destinations import DestinationPolicy
+from logger.drains.errors import DeniedDestination, RejectedDelivery, RetryableDelivery
 from logger.drains.settings import DrainSettings
-from logger.drains.syslog import SyslogEncoder
-from logger.drains.tcp_syslog import describe_connect_error
+from logger.drains.sinks.syslog.encoder import SyslogEncoder
 from logger.drains.telemetry import DrainMetrics
+from logger.drains.transport import describe_connect_error, open_datagram
 from logger.drains.url import DrainUrl
 
 
@@ -39,14 +41,27 @@ class UdpSyslogSink:
     linger = 0.0
 
     def __init__(
-        self, url: DrainUrl, app: str, settings: DrainSettings, metrics: DrainMetrics
+        self,
+        url: DrainUrl,
+        app: str,
+        settings: DrainSettings,
+        metrics: DrainMetrics,
+        policy: DestinationPolicy | None = None,
     ) -> None:
         self._url = url
         self._settings = settings
         self._metrics = metrics
-        self._encoder = SyslogEncoder(app, settings.syslog_facility, settings.syslog_hostname)
+        self._policy = policy or settings.destination_policy()
+        self._encoder = SyslogEncoder(app, settings.syslog.facility, settings.syslog.hostname)
         self._transport: asyncio.DatagramTransport | None = None
         self._protocol: _Errors | None = None
+
+    @property
+    def retries(self) -> int:
+        return self._settings.syslog.retries
+
+    async def confirm(self, idle: bool) -> None:
+        """Nothing to confirm: UDP has no delivery report."""
 
     async def send(self, batch: Batch) -> int:
         transport, protocol = await self._endpoint()
@@ -55,7 +70,9 @@ class UdpSyslogSink:
             reason = protocol.error.strerror or type(protocol.error).__name__
             protocol.error = None
             raise RetryableDelivery(f"{url.host}:{url.port} reported: {reason}", "connect")
-        datagrams, truncated = self._encoder.datagrams(batch.lines, self._settings.udp_max_bytes)
+        datagrams, truncated = self._encoder.datagrams(
+            batch.lines, self._settings.syslog.udp_max_bytes
+        )
         if truncated:
             self._metrics.truncated_lines.inc(truncated)
         sent = 0
@@ -71,14 +88,12 @@ class UdpSyslogSink:
             return self._transport, self._protocol
         url = self._url
         timeout = self._settings.connect_timeout
-        loop = asyncio.get_running_loop()
         try:
-            async with asyncio.timeout(timeout):
-                infos = await loop.getaddrinfo(url.host, url.port, type=socket.SOCK_DGRAM)
-                family, address = infos[0][0], infos[0][4]
-                transport, protocol = await loop.create_datagram_endpoint(
-                    _Errors, remote_addr=(str(address[0]), int(address[1])), family=family
-                )
+            transport, protocol = await open_datagram(
+                self._policy, url.host, url.port, _Errors, timeout=timeout
+            )
+        except DeniedDestination as error:
+            raise RejectedDelivery(str(error), reason="destination_denied") from None
         except (OSError, TimeoutError) as error:
             kind, message = describe_connect_error(error, url.host, url.port, timeout)
             raise RetryableDelivery(message, kind) from None
