@@ -29,6 +29,7 @@ import struct
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from msgspec import Raw
 from msgspec.msgpack import Ext
 
 from logger.app_metrics import ONE_LINE, AppLogCounter, StreamSlots
@@ -111,6 +112,9 @@ class Router:
         second, prefix = self._second, self._second_text
         markers, indexes, level_first, one_line = _MARKERS, _STREAM_INDEX, _LEVEL_FIRST, ONE_LINE
         build, format_second = build_line, second_text
+        # The previous record's metadata and source (the tag is the frame's).
+        last_meta: Raw | None = None
+        source = _NO_APP
         for raw_time, record in entries:
             if type(raw_time) is TimeWithMetadata:
                 raw_time = raw_time.time  # the metadata is not read
@@ -130,10 +134,11 @@ class Router:
                     batch.invalid_time += 1
                     continue
             meta = record.kubernetes
-            key: bytes | str = bytes(meta) if meta else tag
-            source = sources.get(key)
-            if source is None:
-                source = self._resolve_source(key, tag)
+            if meta != last_meta:  # records of one pod come in runs: compared, not copied
+                key: bytes | str = bytes(meta) if meta else tag
+                found = sources.get(key)
+                source = found if found is not None else self._resolve_source(key, tag)
+                last_meta = meta
             app, label, slots = source
             if not app:
                 batch.no_app += 1

@@ -2,13 +2,14 @@
 
 The rules and the loop are `logger.route_loop`. It exists twice, from one
 source: as the pure-Python module, and compiled by mypyc as
-`logger.compiled.route_loop` when `pip install` (so `make install`) could
-build it (setup.py). The compiled one is used when it is there and was built
-from the current source; otherwise, or with `WF_PURE_PYTHON=1` in the
-environment (a switch of the implementation, read once at import, not a
-setting), the pure one. Both behave the same; `make test` runs the
-decode-route tests under each. `IMPLEMENTATION` says which one runs, and
-`python -m logger.routing` prints it with the reason.
+`logger.compiled.route_loop` (with its own compiled `logger.lines`) when
+`pip install` (so `make install`) could build it (setup.py). The compiled
+one is used when it is there and was built from the current sources;
+otherwise, or with `WF_PURE_PYTHON=1` in the environment (a switch of the
+implementation, read once at import, not a setting), the pure one. Both
+behave the same; `make test` runs the decode-route tests under each.
+`IMPLEMENTATION` says which one runs, and `python -m logger.routing`
+prints it with the reason.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from __future__ import annotations
 import importlib
 import os
 from importlib.machinery import ExtensionFileLoader
-from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING
 
@@ -38,9 +38,9 @@ def _choose() -> tuple[ModuleType, str, str]:
     spec = compiled.__spec__
     if spec is None or not isinstance(spec.loader, ExtensionFileLoader):
         return _pure, "pure", "the compiled twin is not an extension module"
-    if getattr(compiled, "SOURCE_DIGEST", None) != source_digest(Path(_pure.__file__)):
+    if getattr(compiled, "SOURCE_DIGEST", None) != source_digest():
         return _pure, "pure", "the compiled twin is out of date: run `make install`"
-    return compiled, "compiled", "built by mypyc from logger/route_loop.py"
+    return compiled, "compiled", "built by mypyc from logger/route_loop.py and logger/lines.py"
 
 
 _module, IMPLEMENTATION, REASON = _choose()

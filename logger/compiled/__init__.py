@@ -1,10 +1,13 @@
 """Modules compiled by mypyc when the package is installed (see setup.py).
 
 Nothing here is committed but this file: at build time setup.py copies each
-source listed in `SOURCES` here, stamped with its source's digest, and
-compiles the copy, so the compiled module has a name of its own
-(`logger.compiled.route_loop`) and never shadows the pure-Python module it
-was built from (`logger.route_loop`). `logger.routing` chooses between them.
+module of `SOURCES` here (imports among them pointed at the copies) with
+the digest of the sources appended, and compiles the copies. So a compiled
+module has a name of its own (`logger.compiled.route_loop`) and never
+shadows the pure-Python module it was built from (`logger.route_loop`);
+`logger.routing` chooses between them. `logger.lines` is compiled with the
+loop so that the loop's calls to its line builder are native calls; the rest
+of the code base keeps using the pure `logger.lines`.
 """
 
 from __future__ import annotations
@@ -12,12 +15,26 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-# Pure-Python module -> the compiled copy's name in this package.
-SOURCES = {"logger/route_loop.py": "route_loop"}
+PACKAGE = Path(__file__).resolve().parent
+# The pure modules of `logger` that are compiled together, by name.
+SOURCES = ("route_loop", "lines")
 # Written by setup.py when it could not compile, with the reason.
-NOT_BUILT = Path(__file__).with_name("NOT_BUILT")
+NOT_BUILT = PACKAGE / "NOT_BUILT"
 
 
-def source_digest(source: Path) -> str:
-    """The digest a compiled copy carries of the source it was built from."""
-    return hashlib.sha256(source.read_bytes()).hexdigest()
+def source_digest() -> str:
+    """The digest of the sources as they are now; a compiled copy carries the
+    digest of the sources it was built from (`SOURCE_DIGEST`)."""
+    digest = hashlib.sha256()
+    for name in SOURCES:
+        digest.update((PACKAGE.parent / f"{name}.py").read_bytes())
+    return digest.hexdigest()
+
+
+def compiled_copy(name: str) -> str:
+    """The text setup.py compiles as `logger.compiled.<name>`."""
+    text = (PACKAGE.parent / f"{name}.py").read_text()
+    for other in SOURCES:
+        text = text.replace(f"from logger.{other} import", f"from logger.compiled.{other} import")
+    stamp = f'# Added by setup.py: what logger.routing checks.\nSOURCE_DIGEST = "{source_digest()}"'
+    return f"{text}\n{stamp}\n"
