@@ -36,7 +36,7 @@ class LoggerProcess:
 
     name = "logger"
 
-    def __init__(self, source: Path = ROOT) -> None:
+    def __init__(self, source: Path = ROOT, extra_env: dict[str, str] | None = None) -> None:
         self.source = source
         self.forward_port = free_port()
         self.http_port = free_port()
@@ -53,6 +53,7 @@ class LoggerProcess:
             # The tree measured comes first on the path, before any installed copy.
             PYTHONPATH=str(source),
         )
+        env.update(extra_env or {})
         self.process = subprocess.Popen(
             [sys.executable, "-m", "logger"],
             cwd=source,

@@ -136,5 +136,11 @@ def ingest_workload(
 
 def workload_from(args: argparse.Namespace, apps_per_frame: int) -> Workload:
     return ingest_workload(
-        args.pool_frames, args.records_per_frame, args.apps, apps_per_frame, args.message_bytes
+        args.pool_frames,
+        args.records_per_frame,
+        args.apps,
+        apps_per_frame,
+        args.message_bytes,
+        EntryForm(getattr(args, "entry_form", EntryForm.PLAIN)),
+        Carrier(getattr(args, "carrier", Carrier.FORWARD)),
     )
