@@ -17,11 +17,12 @@ ingesting (bench/ingest.py's phases, with its defaults).
 Each case is one entry form (`plain` `[EventTime, record]`, `metadata`
 `[[EventTime, {}], record]`: Fluent Bit 5's default), one carrier (Forward
 mode, or gzip CompressedPackedForward) and one mix of apps per frame (`one`:
-what Fluent Bit's tail input sends, one tag per container; `mixed`: 100 apps
-in every frame). Every frame asks for an ack (`chunk`), and a run's rate is
-records/s from the first send to the last ack, so every receiver does the
-same work: read, decode, hand on, ack. Fluentd 1.18 rejects the `metadata`
-form, so it is sent the `plain` form of the same records, and the report says so.
+what Fluent Bit's tail input sends, one tag per container, so one pod's
+records in each frame; `mixed`: 100 apps, three pods each, in every frame).
+Every frame asks for an ack (`chunk`), and a run's rate is records/s from
+the first send to the last ack, so every receiver does the same work: read,
+decode, hand on, ack. Fluentd 1.18 rejects the `metadata` form, so it is
+sent the `plain` form of the same records, and the report says so.
 
 What each peer really does with a frame differs, and the report cannot hide
 it: Fluent Bit's in_forward appends the (inflated) msgpack to a chunk without
@@ -73,7 +74,7 @@ class Case:
 
     @property
     def title(self) -> str:
-        apps = "one app per frame" if self.mix == "one" else "100 apps in every frame"
+        apps = "one pod per frame" if self.mix == "one" else "100 apps in every frame"
         return f"{self.form.value} entries, {self.carrier.value}, {apps}"
 
 
@@ -155,7 +156,7 @@ def workload(args: argparse.Namespace, case: Case, form: EntryForm) -> Workload:
     apps = MIXES[case.mix]
     return ingest_workload(
         args.pool_frames, args.records_per_frame, 100, apps, args.message_bytes,
-        form, case.carrier,
+        form, case.carrier, pod_per_frame=case.mix == "one",
     )  # fmt: skip
 
 

@@ -62,7 +62,6 @@ _NO_LABELS = PodLabels()
 # The stream marker byte in front of each stored line (see logger.lines), by
 # the stream's index in logger.app_metrics.StreamSlots.
 _MARKERS = (STDOUT.decode(), STDERR.decode(), NO_STREAM.decode())
-_STREAM_INDEX: dict[str | None, int] = {"stdout": 0, "stderr": 1}
 # First characters of a message that may start with a level token or be
 # JSON with a level field (logger.app_metrics.detect_level decides).
 _LEVEL_FIRST = frozenset("EWIDFCT{")
@@ -108,19 +107,24 @@ class Router:
         sources = self._sources
         max_line_bytes = self._max_line_bytes
         split_above = max_line_bytes + HEAD_LENGTH  # + marker, timestamp and space
-        # Locals: read once per record, they cost less than attributes and globals.
+        # Locals: read once per record, they cost less than attributes and
+        # globals (compiled too: a compiled module reads imported names from
+        # its globals dict).
         second, prefix = self._second, self._second_text
-        markers, indexes, level_first, one_line = _MARKERS, _STREAM_INDEX, _LEVEL_FIRST, ONE_LINE
+        markers, level_first, one_line = _MARKERS, _LEVEL_FIRST, ONE_LINE
         build, format_second = build_line, second_text
-        # The previous record's metadata and source (the tag is the frame's).
+        time_pair, event_time, unpack_time = TimeWithMetadata, Ext, _EVENT_TIME.unpack
+        # What the previous record resolved to: records of one pod come in runs,
+        # so their metadata bytes are compared with the last ones, not copied.
         last_meta: Raw | None = None
-        source = _NO_APP
+        app, label, slots = _NO_APP
+        lines: list[bytes] = []
         for raw_time, record in entries:
-            if type(raw_time) is TimeWithMetadata:
+            if type(raw_time) is time_pair:
                 raw_time = raw_time.time  # the metadata is not read
-            if type(raw_time) is Ext and raw_time.code == 0:
+            if type(raw_time) is event_time and raw_time.code == 0:
                 try:
-                    seconds, nanos = _EVENT_TIME.unpack(raw_time.data)  # the common case, inline
+                    seconds, nanos = unpack_time(raw_time.data)  # the common case, inline
                 except struct.error:
                     batch.invalid_time += 1
                     continue
@@ -134,18 +138,23 @@ class Router:
                     batch.invalid_time += 1
                     continue
             meta = record.kubernetes
-            if meta != last_meta:  # records of one pod come in runs: compared, not copied
+            if meta != last_meta:
                 key: bytes | str = bytes(meta) if meta else tag
                 found = sources.get(key)
-                source = found if found is not None else self._resolve_source(key, tag)
+                app, label, slots = found if found is not None else self._resolve_source(key, tag)
                 last_meta = meta
-            app, label, slots = source
+                if app:
+                    found_lines = by_app.get(app)
+                    if found_lines is None:
+                        found_lines = by_app[app] = []
+                    lines = found_lines
             if not app:
                 batch.no_app += 1
                 if label:
                     batch.invalid_app_name += 1
                 continue
-            message = record.log if record.log is not None else record.message or ""
+            log = record.log
+            message = log if log is not None else record.message or ""
             if message[-1:] == "\n":
                 message = message[:-2] if message[-2:-1] == "\r" else message[:-1]
             if seconds != second:
@@ -153,11 +162,9 @@ class Router:
                 prefix = format_second(seconds)
                 second = seconds
                 self._second, self._second_text = second, prefix
-            stream = indexes.get(record.stream, 2)
+            name = record.stream
+            stream = 0 if name == "stdout" else 1 if name == "stderr" else 2
             encoded = build(markers[stream], prefix, nanos, label, message)
-            lines = by_app.get(app)
-            if lines is None:
-                lines = by_app[app] = []
             if len(encoded) - len(label) > split_above:
                 pieces = split_line(encoded, max_line_bytes)
                 batch.split += len(pieces) - 1
