@@ -6,10 +6,13 @@ BIN := $(VENV)/bin
 
 .PHONY: run test lint typecheck install system-deps schema-deps console-deps console-build settings-docs fuzz chart-files chart-docs
 
-$(BIN)/wf: pyproject.toml
+# The install compiles the routing loop (setup.py), so it is redone when the
+# loop's sources change; the last line says whether it is compiled or fell back.
+$(BIN)/wf: pyproject.toml setup.py logger/route_loop.py logger/lines.py
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m logger.routing
 	touch $@
 
 install: $(BIN)/wf
@@ -69,5 +72,15 @@ console-deps: $(CONSOLE_FRONTEND)/node_modules/.package-lock.json
 console-build: console-deps
 	cd $(CONSOLE_FRONTEND) && npm run build
 
+# The decode-route-store tests once more with the pure-Python routing loop
+# (the whole suite above runs the compiled one when it was built).
+PURE_PYTHON_TESTS := \
+	tests/unit/test_forward_protocol.py tests/unit/test_forward_fuzz.py \
+	tests/unit/test_forward_time_forms.py tests/unit/test_routing.py \
+	tests/unit/test_routing_twins.py tests/unit/test_lines.py tests/unit/test_app_metrics.py \
+	tests/unit/test_store.py tests/unit/test_api_follow.py tests/controller/test_app_names.py \
+	tests/integration/test_forward_server.py tests/integration/test_forward_hostile_records.py
+
 test: install system-deps schema-deps console-deps lint typecheck
 	$(BIN)/pytest
+	WF_PURE_PYTHON=1 $(BIN)/pytest $(PURE_PYTHON_TESTS)

@@ -52,6 +52,7 @@ from bench.logger_process import LoggerProcess
 from bench.memory_per_line import measure_memory, memory_child
 from bench.profile_ingest import profile_ingest
 from bench.report import Report
+from bench.workload import Carrier, EntryForm
 
 PHASES = ("ingest", "memory", "follow")
 EXTRA_PHASES = ("history",)
@@ -73,6 +74,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--apps-per-frame", type=int, help="apps mixed in one frame (default: all of --apps)"
     )
     ingest.add_argument("--pool-frames", type=int, default=32, help="distinct frames")
+    ingest.add_argument(
+        "--entry-form",
+        choices=[form.value for form in EntryForm],
+        default=EntryForm.PLAIN.value,
+        help="plain [EventTime, record] or metadata [[EventTime, {}], record]",
+    )
+    ingest.add_argument(
+        "--carrier", choices=[carrier.value for carrier in Carrier], default=Carrier.FORWARD.value
+    )
     ingest.add_argument("--connections", type=int, default=4)
     ingest.add_argument("--window", type=int, default=8, help="unacked frames per connection")
     ingest.add_argument("--repeats", type=int, default=5)

@@ -52,8 +52,10 @@ def fluentd_binary() -> Path:
 class NamedLogger(LoggerProcess):
     """The logger of one source tree, named for the report."""
 
-    def __init__(self, name: str, source: Path = ROOT) -> None:
-        super().__init__(source)
+    def __init__(
+        self, name: str, source: Path = ROOT, extra_env: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(source, extra_env)
         self.name = name
 
 

@@ -6,15 +6,23 @@ older commit) for a before/after in one run.
 
     .venv/bin/python bench/side_by_side.py      # prints markdown tables
     .venv/bin/python bench/side_by_side.py --baseline /tmp/wf-before --receivers logger
+    .venv/bin/python bench/side_by_side.py --pure-twin --with-memory-and-follow
+
+`--pure-twin` also runs this tree's logger with its pure-Python routing loop
+(`WF_PURE_PYTHON=1`), so the compiled loop's gain is measured in the same
+rounds. `--with-memory-and-follow` then measures, in the same invocation,
+memory per buffered line and follow latency with 200 followers while
+ingesting (bench/ingest.py's phases, with its defaults).
 
 Each case is one entry form (`plain` `[EventTime, record]`, `metadata`
 `[[EventTime, {}], record]`: Fluent Bit 5's default), one carrier (Forward
 mode, or gzip CompressedPackedForward) and one mix of apps per frame (`one`:
-what Fluent Bit's tail input sends, one tag per container; `mixed`: 100 apps
-in every frame). Every frame asks for an ack (`chunk`), and a run's rate is
-records/s from the first send to the last ack, so every receiver does the
-same work: read, decode, hand on, ack. Fluentd 1.18 rejects the `metadata`
-form, so it is sent the `plain` form of the same records, and the report says so.
+what Fluent Bit's tail input sends, one tag per container, so one pod's
+records in each frame; `mixed`: 100 apps, three pods each, in every frame).
+Every frame asks for an ack (`chunk`), and a run's rate is records/s from
+the first send to the last ack, so every receiver does the same work: read,
+decode, hand on, ack. Fluentd 1.18 rejects the `metadata` form, so it is
+sent the `plain` form of the same records, and the report says so.
 
 What each peer really does with a frame differs, and the report cannot hide
 it: Fluent Bit's in_forward appends the (inflated) msgpack to a chunk without
@@ -38,8 +46,10 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench import ingest
 from bench.ingest_throughput import end_to_end_run, plan_sends
 from bench.measure import Spread, source_version
+from bench.memory_per_line import measure_memory
 from bench.receivers import (
     FluentBitReceiver,
     FluentdReceiver,
@@ -48,7 +58,9 @@ from bench.receivers import (
     fluent_bit_binary,
     fluentd_binary,
 )
+from bench.report import Report
 from bench.workload import Carrier, EntryForm, Workload, ingest_workload
+from logger.routing import IMPLEMENTATION, PURE_SWITCH
 
 RECEIVERS = ("logger", "fluent-bit", "fluentd")
 MIXES = {"one": 1, "mixed": 100}
@@ -62,7 +74,7 @@ class Case:
 
     @property
     def title(self) -> str:
-        apps = "one app per frame" if self.mix == "one" else "100 apps in every frame"
+        apps = "one pod per frame" if self.mix == "one" else "100 apps in every frame"
         return f"{self.form.value} entries, {self.carrier.value}, {apps}"
 
 
@@ -79,6 +91,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     add = parser.add_argument
     add("--receivers", default=",".join(RECEIVERS), help="comma-separated: " + ",".join(RECEIVERS))
     add("--baseline", type=Path, help="also measure the logger of this source tree")
+    add("--pure-twin", action="store_true", help="also this logger with WF_PURE_PYTHON=1")
+    add(
+        "--with-memory-and-follow",
+        action="store_true",
+        help="then memory per line and follow latency (bench/ingest.py phases)",
+    )
     add("--forms", default="plain,metadata", help="comma-separated: plain,metadata")
     add("--carriers", default="forward,gzip", help="comma-separated: forward,gzip")
     add("--mixes", default="one,mixed", help="comma-separated: one,mixed")
@@ -107,6 +125,10 @@ def start_receivers(args: argparse.Namespace) -> list[Receiver]:
     receivers: list[Receiver] = []
     if "logger" in args.receivers:
         receivers.append(NamedLogger(f"logger {source_version()}"))
+    if args.pure_twin:
+        receivers.append(
+            NamedLogger(f"logger {source_version()} pure Python", extra_env={PURE_SWITCH: "1"})
+        )
     if args.baseline is not None:
         receivers.append(NamedLogger(f"logger {tree_version(args.baseline)}", args.baseline))
     peers: dict[str, tuple[Callable[[], Receiver], Path]] = {
@@ -134,7 +156,7 @@ def workload(args: argparse.Namespace, case: Case, form: EntryForm) -> Workload:
     apps = MIXES[case.mix]
     return ingest_workload(
         args.pool_frames, args.records_per_frame, 100, apps, args.message_bytes,
-        form, case.carrier,
+        form, case.carrier, pod_per_frame=case.mix == "one",
     )  # fmt: skip
 
 
@@ -194,7 +216,8 @@ async def run(args: argparse.Namespace) -> list[tuple[Case, list[Row]]]:
 
 def report(args: argparse.Namespace, results: list[tuple[Case, list[Row]]], load: str) -> str:
     out = [
-        f"Side-by-side ingest at {source_version()}; load average {load}; "
+        f"Side-by-side ingest at {source_version()} (routing loop: {IMPLEMENTATION}); "
+        f"load average {load}; "
         f"{args.records:,} records per run in frames of {args.records_per_frame}, "
         f"{args.connections} connections x {args.window} frames in flight, acked, "
         f"{args.repeats} interleaved runs",
@@ -217,11 +240,26 @@ def report(args: argparse.Namespace, results: list[tuple[Case, list[Row]]], load
     return "\n".join(out)
 
 
+def memory_and_follow() -> str:
+    """bench/ingest.py's memory and follow phases, with its defaults."""
+    phases = ["--phases", "memory,follow"]
+    ingest_args = ingest.parse_args(phases)
+    figures = Report(ingest_args, load=[os.getloadavg()[0]])
+    print("follow latency ...", file=sys.stderr)
+    asyncio.run(ingest.run_with_logger(ingest_args, figures, {"follow"}))
+    print("memory ...", file=sys.stderr)
+    figures.memory = measure_memory(ingest_args)
+    figures.load.append(os.getloadavg()[0])
+    return figures.markdown()
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     before = os.getloadavg()[0]
     results = asyncio.run(run(args))
     print(report(args, results, f"{before:.2f} -> {os.getloadavg()[0]:.2f}"))
+    if args.with_memory_and_follow:
+        print(memory_and_follow())
 
 
 if __name__ == "__main__":

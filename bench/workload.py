@@ -113,9 +113,13 @@ def ingest_workload(
     message_bytes: int,
     form: EntryForm = EntryForm.PLAIN,
     carrier: Carrier = Carrier.FORWARD,
+    *,
+    pod_per_frame: bool = False,
 ) -> Workload:
     """Frames whose records are spread over `apps_per_frame` of `apps` apps
-    (three pods each); consecutive frames move on to the next apps."""
+    (three pods each, taking turns); consecutive frames move on to the next
+    apps. `pod_per_frame`: every record of a frame comes from one pod, as
+    Fluent Bit's tail input sends them (one tag, one container log file)."""
     base_ns = time.time_ns()
     bodies = []
     for f in range(frames):
@@ -124,7 +128,7 @@ def ingest_workload(
             n = f * records_per_frame + j
             app = f"app{(f * apps_per_frame + j % apps_per_frame) % apps:03d}"
             log = access_line(n, message_bytes - 1) + "\n"  # docker-style trailing newline
-            instance = (j // apps_per_frame) % 3
+            instance = f % 3 if pod_per_frame else (j // apps_per_frame) % 3
             time_field: Any = event_time(base_ns + n * 1000)
             if form is EntryForm.METADATA:
                 time_field = [time_field, {}]
@@ -136,5 +140,11 @@ def ingest_workload(
 
 def workload_from(args: argparse.Namespace, apps_per_frame: int) -> Workload:
     return ingest_workload(
-        args.pool_frames, args.records_per_frame, args.apps, apps_per_frame, args.message_bytes
+        args.pool_frames,
+        args.records_per_frame,
+        args.apps,
+        apps_per_frame,
+        args.message_bytes,
+        EntryForm(getattr(args, "entry_form", EntryForm.PLAIN)),
+        Carrier(getattr(args, "carrier", Carrier.FORWARD)),
     )

@@ -58,7 +58,7 @@ OVERFLOW = "_other"
 MAX_PROCS_PER_APP = 100
 # How far into a JSON message the level key is looked for.
 JSON_SCAN_BYTES = 512
-# Stream label values, by the index routing uses (logger.routing._MARKERS).
+# Stream label values, by the index routing uses (logger.route_loop._MARKERS).
 STREAM_NAMES = ("stdout", "stderr", "none")
 # One integer per stream (stdout, stderr, none): lines in the bits from 64 up,
 # bytes (marker byte included) below, so that counting a line is one addition.

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from operator import itemgetter, methodcaller
@@ -38,14 +39,42 @@ _STREAM_NAMES = {STDOUT[0]: "stdout", STDERR[0]: "stderr", NO_STREAM[0]: ""}
 
 # "2026-11-22T10:00:00.123456+00:00" is always 32 characters.
 TIMESTAMP_LENGTH = 32
+# 10000-01-01T00:00:00Z in seconds: the first time four year digits cannot show.
+END_OF_TIME = 253_402_300_800
 # The marker, the timestamp and one space: where `app[source]: ` starts.
 HEAD_LENGTH = 1 + TIMESTAMP_LENGTH + 1
 # What ends the source, `]: `; the message follows it.
 SOURCE_END = b"]: "
 SOURCE_END_LENGTH = len(SOURCE_END)
 
-line_text: Callable[[bytes], bytes] = itemgetter(slice(1, None))
-"""The printable line, without its stream marker."""
+_line_bytes: Callable[[bytes], bytes] = itemgetter(slice(1, None))
+# What a terminal would act on rather than show: C0 controls but tab, and DEL.
+_CONTROL = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
+# A line break in a message is shown as a break and this indent, so a
+# continuation never starts where a line's timestamp does.
+CONTINUATION = b"\n    "
+
+
+def _shown(control: re.Match[bytes]) -> bytes:
+    char = control.group()
+    return CONTINUATION if char == b"\n" else b"\\x%02x" % char[0]
+
+
+def line_text(stored: bytes) -> bytes:
+    """The printable line, without its stream marker: one line of text that
+    no message can make look like another line (see "Multi-line messages" in
+    docs/api.md); JSON output keeps the message as it was sent."""
+    return shown(_line_bytes(stored))
+
+
+def shown(text: bytes) -> bytes:
+    """Printed text as a reader sees it: line breaks as a break and an indent,
+    other control characters as `\\xNN` (no copy when there are none)."""
+    if _CONTROL.search(text) is None:  # the common case: no copy
+        return text
+    return _CONTROL.sub(_shown, text)
+
+
 line_time: Callable[[bytes], bytes] = itemgetter(slice(1, 1 + TIMESTAMP_LENGTH))
 """The line's timestamp bytes (ASCII, fixed width, sorts as time)."""
 source_end: Callable[[bytes], int] = methodcaller("find", SOURCE_END, HEAD_LENGTH)
@@ -181,6 +210,18 @@ def normalize_timestamp(text: str) -> str:
     return f"{epoch:%Y-%m-%dT%H:%M:%S}.{epoch.microsecond:06d}+00:00"
 
 
+# Process types and instances follow the Kubernetes rule for the names they
+# come from (container names, the pod name's last segment): a DNS-1123 label.
+# So they never hold `.`, `[`, `]`, a space or a control character, which
+# keeps the source label parseable and one line, and a `/metrics` label short.
+SOURCE_PART = re.compile(r"[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?")
+
+
+def is_source_part(text: str) -> bool:
+    """Whether `text` may stand as a process type or instance in a source label."""
+    return SOURCE_PART.fullmatch(text) is not None
+
+
 def source_label(app: str, process: str, instance: str) -> str:
     """`shop[web.x2x9z]: ` or, with no instance, `shop[controller]: `."""
     if instance:
@@ -190,10 +231,10 @@ def source_label(app: str, process: str, instance: str) -> str:
 
 def printed_line(time: str, app: str, process: str, instance: str, message: str) -> str:
     """The line as `wf logs` prints it, from its fields (a JSON line's `time`,
-    `app`, `proc`, `instance`, `message`); a line with no app is time and message."""
-    if not app:
-        return f"{time} {message}"
-    return f"{time} {source_label(app, process, instance)}{message}"
+    `app`, `proc`, `instance`, `message`), shown as `line_text` shows a stored
+    line; a line with no app is time and message."""
+    text = f"{time} {source_label(app, process, instance)}{message}" if app else f"{time} {message}"
+    return shown(encode_text(text)).decode("utf-8", "replace")
 
 
 def clean_text(text: str) -> str:

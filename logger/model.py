@@ -7,9 +7,11 @@ which is what makes typed decoding several times cheaper than a dict.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any, TypeAlias
 
 import msgspec
+from msgspec.msgpack import Ext
 
 
 class PodLabels(msgspec.Struct, frozen=True, gc=False):
@@ -54,8 +56,25 @@ class LoggedRecord(msgspec.Struct, gc=False):
     kubernetes: msgspec.Raw = NO_METADATA
 
 
+class TimeWithMetadata(msgspec.Struct, array_like=True, forbid_unknown_fields=True, gc=False):
+    """`[time, metadata]`, the entry time Fluent Bit >= 5.0.5 sends (its
+    out_forward default, with `{}` as the metadata).
+
+    Decoded on the fast path with no list or dict built: `metadata` is the
+    map's exact msgpack bytes (`b"\\x80"` for `{}`), kept but not read by
+    routing. The general path gives the same pair as a plain list instead."""
+
+    time: Ext | int | float | dt.datetime
+    metadata: msgspec.Raw
+
+
 AnyRecord: TypeAlias = Record | LoggedRecord
-# An entry's time as it was on the wire: EventTime (msgpack Ext 0), an
-# integer or float of seconds, or the `[time, metadata]` pair.
+# An entry's time as the fast path types it: EventTime (msgpack Ext 0), an
+# integer or float of seconds, or the `[time, metadata]` pair. A msgpack
+# Timestamp (ext -1) decodes as a datetime, as it did untyped (routing counts
+# it as an invalid time), and one of an impossible length fails the decode.
+WireTime: TypeAlias = Ext | int | float | dt.datetime | TimeWithMetadata
+# Any time as it was on the wire: the general path keeps whatever it found
+# (a list for the pair, a string, ...) and routing decides whether it is one.
 RawTime: TypeAlias = Any
 Entry: TypeAlias = tuple[RawTime, AnyRecord]

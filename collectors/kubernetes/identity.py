@@ -1,9 +1,9 @@
 """Which app, process type and instance a pod's lines belong to.
 
-The same rule as the logger's routing of Fluent Bit records
-(`logger.routing.Router._resolve_source`, where it is inlined in the hot
-path): app `labels.app`, else the namespace; process type `labels.type`,
-else the container name; instance the last `-` segment of the pod name.
+The logger's routing rule itself (`logger.route_loop.pod_source`), applied
+to a pod object: app `labels.app`, else the namespace; process type
+`labels.type`, else the container name; instance the last `-` segment of
+the pod name.
 """
 
 from __future__ import annotations
@@ -11,8 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from logger.app_names import is_app_name
-from logger.routing import DEFAULT_TAG_PROCESS
+from logger.route_loop import pod_source as routed_source
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,9 +30,5 @@ def pod_source(
     namespace: str, pod_name: str, labels: Mapping[str, str], container: str
 ) -> PodSource | None:
     """The pod's source as routing derives it, or None when it has no valid app."""
-    app = labels.get("app") or namespace
-    if not app or not is_app_name(app):
-        return None
-    process = labels.get("type") or container or DEFAULT_TAG_PROCESS
-    instance = pod_name.rsplit("-", 1)[-1] if pod_name else ""
-    return PodSource(app, process, instance)
+    found = routed_source(labels.get("app"), namespace, labels.get("type"), container, pod_name)
+    return None if found is None else PodSource(*found)

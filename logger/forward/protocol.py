@@ -30,7 +30,7 @@ import msgpack
 import msgspec
 
 from logger.errors import FrameTooLarge, InvalidEntry, MalformedFrame, MalformedStream
-from logger.lines import clean_text
+from logger.lines import END_OF_TIME, clean_text
 from logger.model import (
     NO_METADATA,
     AnyRecord,
@@ -40,6 +40,8 @@ from logger.model import (
     PodLabels,
     RawTime,
     Record,
+    TimeWithMetadata,
+    WireTime,
 )
 
 HEARTBEAT = b"\xc0"  # msgpack nil: a TCP heartbeat, ignored
@@ -49,7 +51,10 @@ Buffer: TypeAlias = bytes | memoryview
 _RAW_ITEMS = msgspec.msgpack.Decoder(list[msgspec.Raw])
 _TAG = msgspec.msgpack.Decoder(str)
 _OPTIONS = msgspec.msgpack.Decoder(dict[str, msgspec.Raw])
-_ENTRIES = msgspec.msgpack.Decoder(list[tuple[Any, LoggedRecord]])
+# Entry times typed as a union, so that every wire form of the time
+# (EventTime, int, float, and `[time, metadata]`) stays on the fast path.
+_ENTRIES = msgspec.msgpack.Decoder(list[tuple[WireTime, LoggedRecord]])
+_TIME = msgspec.msgpack.Decoder(WireTime)
 _RECORD = msgspec.msgpack.Decoder(LoggedRecord)
 _KUBERNETES = msgspec.msgpack.Decoder(KubernetesMeta)
 _encode = msgspec.msgpack.Encoder().encode
@@ -302,7 +307,7 @@ class _ForwardFrame(msgspec.Struct, array_like=True, gc=False):
     """`[tag, [entry, ...], options?]`, what Fluent Bit sends by default."""
 
     tag: str
-    entries: list[tuple[Any, LoggedRecord]]
+    entries: list[tuple[WireTime, LoggedRecord]]
     options: dict[str, msgspec.Raw] = {}
 
 
@@ -355,16 +360,23 @@ def _decode_frame(frame: bytes, max_payload_bytes: int) -> EventFrame | None:
 
 
 def event_time_ns(raw: RawTime) -> int:
-    """Nanoseconds since the epoch from any of the wire's time forms."""
-    if type(raw) is list and len(raw) == 2:  # [time, metadata], Fluent Bit >= 5.0.5
+    """Nanoseconds since the epoch from any of the wire's time forms.
+
+    Raises InvalidEntry for anything else, and for a time a stored line cannot
+    show (before 1970, from the year 10000 on, nanoseconds past a second)."""
+    if type(raw) is TimeWithMetadata:  # [time, metadata], Fluent Bit >= 5.0.5
+        raw = raw.time
+    elif type(raw) is list and len(raw) == 2:  # the same, from the general path
         raw = raw[0]
     if isinstance(raw, msgspec.msgpack.Ext | msgpack.ExtType):
         data = bytes(raw.data)
         if raw.code != 0 or len(data) != 8:
             raise InvalidEntry(f"ext type {raw.code} of {len(data)} bytes is not an EventTime")
         seconds, nanos = _EVENT_TIME.unpack(data)
+        if nanos >= 1_000_000_000:
+            raise InvalidEntry(f"an EventTime of {nanos} nanoseconds")
         return int(seconds * 1_000_000_000 + nanos)
-    if type(raw) is int and raw >= 0:
+    if type(raw) is int and 0 <= raw < END_OF_TIME:
         return raw * 1_000_000_000
     if type(raw) is float and 0 <= raw < 1e11:
         # Split first: raw * 1e9 rounds to a multiple of 256 ns, turning .25 into .249999872.
@@ -461,7 +473,11 @@ def _message_frame(
     tag: str, time_bytes: Buffer, record_bytes: bytes, options: dict[str, msgspec.Raw]
 ) -> EventFrame:
     chunk = _chunk(options)
-    time = _unpack_general(time_bytes)
+    time: RawTime
+    try:
+        time = _TIME.decode(time_bytes)
+    except _FAST_PATH_ERRORS:
+        time = _unpack_general(time_bytes)
     record: AnyRecord
     try:
         record = _RECORD.decode(record_bytes)

@@ -25,7 +25,7 @@ from logger.forward.protocol import (
     gunzip_bounded,
     record_from_object,
 )
-from logger.model import KubernetesMeta, PodLabels, Record
+from logger.model import KubernetesMeta, PodLabels, Record, TimeWithMetadata
 from tests.support.records import RecordView, view
 from tests.support.services import FIXTURES
 
@@ -112,6 +112,8 @@ def decode(frame: bytes, max_payload_bytes: int = LIMIT) -> EventFrame:
 
 
 def time_form(raw: object) -> str:
+    if isinstance(raw, TimeWithMetadata):  # the fast path's form of the pair
+        raw = [raw.time, msgspec.msgpack.decode(raw.metadata)]
     if isinstance(raw, list):
         assert len(raw) == 2
         assert raw[1] == {}

@@ -1,0 +1,248 @@
+"""From decoded records to stored lines, grouped by app: the routing loop.
+
+App: `kubernetes.labels.app`, else `kubernetes.namespace_name`, else the tag
+convention `app.<name>[.<proc>]`; the name must follow the one app-name rule
+(`logger.app_names`), and a record whose only app name breaks it is counted
+as unroutable with its own reason (`invalid_app_name`, not `no_app`).
+Process type: `kubernetes.labels.type`, else the container name, else `app`;
+instance: the last segment of the pod name. Both must be DNS-1123 labels
+(`logger.lines.is_source_part`): a candidate that is not one is passed over
+for the next (a process type falls back to `app`, an instance to none), so no
+record can put a long or forged source into its lines or a `/metrics` label.
+
+A time a stored line cannot show (`logger.forward.protocol.event_time_ns`)
+makes its record an invalid entry, counted as `invalid_time` and skipped;
+the rest of the frame is routed.
+
+This loop runs once per ingested record, so it keeps per-record work to a
+few attribute reads and one string format: the source label (`shop[web.x2x9z]: `)
+is cached per pod and container, the timestamp's seconds part per second.
+
+This module is also compiled with mypyc, under another name, when the
+package is installed (see `logger.routing`, which chooses): it must stay
+plain, strictly typed Python that means the same compiled or not.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from msgspec import Raw
+from msgspec.msgpack import Ext
+
+from logger.app_metrics import ONE_LINE, AppLogCounter, StreamSlots
+from logger.app_names import is_app_name
+from logger.errors import InvalidEntry
+from logger.forward.protocol import decode_kubernetes, event_time_ns
+from logger.lines import (
+    HEAD_LENGTH,
+    NO_STREAM,
+    STDERR,
+    STDOUT,
+    build_line,
+    is_source_part,
+    second_text,
+    source_label,
+    split_line,
+)
+from logger.model import Entry, PodLabels, TimeWithMetadata
+
+TAG_PREFIX = "app."
+DEFAULT_TAG_PROCESS = "app"
+_SOURCE_CACHE_LIMIT = 65_536
+_NO_SLOTS: StreamSlots = [0, 0, 0]
+# Cached for records that have no app, or only an invalid app name, so they
+# are not resolved again (both have app "", one truth test in the loop; the
+# label tells them apart: values, not identities, mean the same compiled).
+_NO_APP = ("", "", _NO_SLOTS)
+_INVALID_APP = ("", "invalid", [0, 0, 0])
+_NO_LABELS = PodLabels()
+# The stream marker byte in front of each stored line (see logger.lines), by
+# the stream's index in logger.app_metrics.StreamSlots.
+_MARKERS = (STDOUT.decode(), STDERR.decode(), NO_STREAM.decode())
+# First characters of a message that may start with a level token or be
+# JSON with a level field (logger.app_metrics.detect_level decides).
+_LEVEL_FIRST = frozenset("EWIDFCT{")
+_EVENT_TIME = struct.Struct(">II")
+
+
+@dataclass(slots=True)
+class RoutedBatch:
+    """One frame's lines per app, and what could not be routed.
+
+    `level_lines` holds (app, line) for the lines whose message may carry a
+    level, for `AppLogCounter.add_levels` once they are stored. `no_app`
+    counts every record that could not be routed, `invalid_app_name` those of
+    them whose app name breaks the rule.
+    """
+
+    lines: dict[str, list[bytes]] = field(default_factory=dict)
+    level_lines: list[tuple[str, bytes]] = field(default_factory=list)
+    accepted: int = 0
+    invalid_time: int = 0
+    no_app: int = 0
+    invalid_app_name: int = 0
+    split: int = 0
+
+
+class Router:
+    """Turns entries into stored lines (see `logger.lines`), and counts them
+    per app, process type and stream into `app_logs`: each cached source
+    holds its counter slots, so counting costs one addition per record."""
+
+    def __init__(self, max_line_bytes: int, app_logs: AppLogCounter | None = None) -> None:
+        self._max_line_bytes = max_line_bytes
+        self._app_logs = app_logs if app_logs is not None else AppLogCounter(0)
+        # Encoded Kubernetes metadata (bytes) or a tag (str) -> (app, label, slots).
+        self._sources: dict[bytes | str, tuple[str, str, StreamSlots]] = {}
+        self._second = -1
+        self._second_text = ""
+
+    def route(self, tag: str, entries: Sequence[Entry]) -> RoutedBatch:
+        batch = RoutedBatch()
+        by_app = batch.lines
+        level_lines = batch.level_lines
+        sources = self._sources
+        max_line_bytes = self._max_line_bytes
+        split_above = max_line_bytes + HEAD_LENGTH  # + marker, timestamp and space
+        # Locals: read once per record, they cost less than attributes and
+        # globals (compiled too: a compiled module reads imported names from
+        # its globals dict).
+        second, prefix = self._second, self._second_text
+        markers, level_first, one_line = _MARKERS, _LEVEL_FIRST, ONE_LINE
+        build, format_second = build_line, second_text
+        time_pair, event_time, unpack_time = TimeWithMetadata, Ext, _EVENT_TIME.unpack
+        # What the previous record resolved to: records of one pod come in runs,
+        # so their metadata bytes are compared with the last ones, not copied.
+        last_meta: Raw | None = None
+        app, label, slots = _NO_APP
+        lines: list[bytes] = []
+        for raw_time, record in entries:
+            if type(raw_time) is time_pair:
+                raw_time = raw_time.time  # the metadata is not read
+            if type(raw_time) is event_time and raw_time.code == 0:
+                try:
+                    seconds, nanos = unpack_time(raw_time.data)  # the common case, inline
+                except struct.error:
+                    batch.invalid_time += 1
+                    continue
+                if nanos >= 1_000_000_000:
+                    batch.invalid_time += 1
+                    continue
+            else:
+                try:
+                    seconds, nanos = divmod(event_time_ns(raw_time), 1_000_000_000)
+                except InvalidEntry:
+                    batch.invalid_time += 1
+                    continue
+            meta = record.kubernetes
+            if meta != last_meta:
+                key: bytes | str = bytes(meta) if meta else tag
+                found = sources.get(key)
+                app, label, slots = found if found is not None else self._resolve_source(key, tag)
+                last_meta = meta
+                if app:
+                    found_lines = by_app.get(app)
+                    if found_lines is None:
+                        found_lines = by_app[app] = []
+                    lines = found_lines
+            if not app:
+                batch.no_app += 1
+                if label:
+                    batch.invalid_app_name += 1
+                continue
+            log = record.log
+            message = log if log is not None else record.message or ""
+            if message[-1:] == "\n":
+                message = message[:-2] if message[-2:-1] == "\r" else message[:-1]
+            if seconds != second:
+                # Both or neither: the cache is shared with the next frame.
+                prefix = format_second(seconds)
+                second = seconds
+                self._second, self._second_text = second, prefix
+            name = record.stream
+            stream = 0 if name == "stdout" else 1 if name == "stderr" else 2
+            encoded = build(markers[stream], prefix, nanos, label, message)
+            if len(encoded) - len(label) > split_above:
+                pieces = split_line(encoded, max_line_bytes)
+                batch.split += len(pieces) - 1
+                lines.extend(pieces)
+                slots[stream] += one_line * len(pieces) + sum(map(len, pieces))
+            else:
+                lines.append(encoded)
+                slots[stream] += one_line + len(encoded)  # one line and its bytes
+            if message[:1] in level_first:
+                level_lines.append((app, encoded))
+        batch.accepted = len(entries) - batch.invalid_time - batch.no_app
+        return batch
+
+    def _resolve_source(self, key: bytes | str, tag: str) -> tuple[str, str, StreamSlots]:
+        meta = decode_kubernetes(key) if isinstance(key, bytes) else None
+        invalid = False
+        if meta is not None:
+            labels = meta.labels or _NO_LABELS
+            found = pod_source(
+                labels.app, meta.namespace_name, labels.type, meta.container_name, meta.pod_name
+            )
+            if found is not None:
+                app, process, instance = found
+                slots = self._app_logs.slots(app, process)
+                return self._cached(key, (app, source_label(app, process, instance), slots))
+            invalid = bool(labels.app or meta.namespace_name)
+        source = _source_from_tag(tag, self._app_logs)
+        if isinstance(key, bytes) and source[0]:
+            return source  # depends on the tag too: not cached under the metadata
+        return self._cached(key, _INVALID_APP if invalid else source)
+
+    def _cached(
+        self, key: bytes | str, source: tuple[str, str, StreamSlots]
+    ) -> tuple[str, str, StreamSlots]:
+        if len(self._sources) >= _SOURCE_CACHE_LIMIT:
+            self._sources.clear()  # pods come and go; start over rather than grow
+        self._sources[key] = source
+        return source
+
+
+def pod_source(
+    app_label: str | None,
+    namespace: str | None,
+    type_label: str | None,
+    container: str | None,
+    pod_name: str | None,
+) -> tuple[str, str, str] | None:
+    """(app, process type, instance) of a pod's lines, or None when it has no
+    valid app: the app is the `app` label, else the namespace; the process type
+    the `type` label, else the container name (each only when it is a valid
+    source part, else `app`); the instance the pod name's last `-` segment
+    (none when that is not a valid source part). The one rule for records and
+    for the Kubernetes watcher's lifecycle lines."""
+    app = app_label or namespace
+    if not app or not is_app_name(app):
+        return None
+    process = _process_type(type_label, container)
+    instance = pod_name.rsplit("-", 1)[-1] if pod_name else ""
+    return app, process, instance if is_source_part(instance) else ""
+
+
+def _source_from_tag(tag: str, app_logs: AppLogCounter) -> tuple[str, str, StreamSlots]:
+    """`app.shop.web` -> shop[web]; `app.shop` -> shop[app]; anything else: no app."""
+    if not tag.startswith(TAG_PREFIX):
+        return _NO_APP
+    app, _, process = tag[len(TAG_PREFIX) :].partition(".")
+    if not app:
+        return _NO_APP
+    if not is_app_name(app):
+        return _INVALID_APP
+    process = _process_type(process, None)
+    return app, source_label(app, process, ""), app_logs.slots(app, process)
+
+
+def _process_type(first: str | None, second: str | None) -> str:
+    """The first candidate that is a valid process type, else `app`."""
+    if first and is_source_part(first):
+        return first
+    if second and is_source_part(second):
+        return second
+    return DEFAULT_TAG_PROCESS
