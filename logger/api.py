@@ -113,6 +113,9 @@ async def healthz(request: web.Request) -> web.Response:
 
 @routes.get("/readyz")
 async def readyz(request: web.Request) -> web.Response:
+    problem = request.app[COMPONENTS].store_problem()
+    if problem is not None:
+        return web.Response(status=503, text=problem)
     if request.app[READY].is_set():
         return web.Response(text="OK")
     return web.Response(status=503, text="starting or stopping")

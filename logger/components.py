@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -21,6 +22,8 @@ class LoggerComponents:
     store: LogStore
     hub: TailHub
     ingestor: Ingestor
+    # Why the store cannot serve now (Redis unreachable), None when it can.
+    store_problem: Callable[[], str | None] = lambda: None
 
 
 COMPONENTS = web.AppKey("logger_components", LoggerComponents)

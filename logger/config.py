@@ -9,6 +9,7 @@ from logger.drains.settings import DrainSettings
 from logger.env import env_bytes, env_float, env_int, env_str
 from logger.forward.settings import ForwardSettings
 from logger.store.memory import StoreSettings
+from logger.store.redis_settings import RedisSettings
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,8 @@ class LoggerSettings:
     store: StoreSettings = field(default_factory=StoreSettings)
     api: ApiSettings = field(default_factory=ApiSettings)
     drains: DrainSettings = field(default_factory=DrainSettings)
+    # Set (WF_REDIS_URL): the rings live in Redis, shared by every replica.
+    redis: RedisSettings = field(default_factory=RedisSettings)
     # Longer messages are split into several lines, never dropped.
     max_line_bytes: int = 16 << 10
     # Apps with their own `app` label value in the per-app log metrics; the
@@ -66,6 +69,7 @@ class LoggerSettings:
             store=store_settings_from_env(environ),
             api=ApiSettings.from_env(environ),
             drains=DrainSettings.from_env(environ),
+            redis=RedisSettings.from_env(environ),
             max_line_bytes=env_bytes(environ, "WF_LOGGER_MAX_LINE_BYTES", cls.max_line_bytes, 64),
             metrics_max_apps=env_int(
                 environ, "WF_LOGGER_METRICS_MAX_APPS", cls.metrics_max_apps, 0, 1_000_000

@@ -2,6 +2,7 @@
 
 LoggerError
 ├── SettingsError          a setting is missing or invalid (raised at start)
+├── StoreUnavailable       Redis did not confirm a command: no ack, the API answers 503
 └── ForwardError           forward-protocol input that cannot be accepted
     ├── RecoverableError   the connection stays usable; the frame or entry is skipped and counted
     │   └── InvalidEntry       one entry of a frame is unusable (bad time, record not a map)
@@ -75,3 +76,10 @@ class HandshakeFailed(FatalError):
     """The client did not authenticate."""
 
     reason = "handshake_failed"
+
+
+class StoreUnavailable(LoggerError):
+    """The shared store (Redis) did not confirm a command in time: nothing is
+    acknowledged, and the logs API answers 503 until it is back."""
+
+    reason = "store_unavailable"

@@ -31,6 +31,11 @@ SETTING_FLAGS: list[tuple[str, str, str]] = [
     ("--tls-key", "WF_FORWARD_TLS_KEY", "PEM private key for --tls-cert."),
     ("--lines-per-app", "WF_LOGGER_LINES_PER_APP", "Lines kept per app [1000]."),
     ("--max-buffer-bytes", "WF_LOGGER_MAX_BUFFER_BYTES", "Bound on all buffered lines [256MiB]."),
+    (
+        "--redis-url",
+        "WF_REDIS_URL",
+        "Redis shared by logger replicas [none: rings in this process].",
+    ),
     ("--max-line-bytes", "WF_LOGGER_MAX_LINE_BYTES", "Longer messages are split [16KiB]."),
     ("--max-frame-bytes", "WF_FORWARD_MAX_FRAME_BYTES", "Largest frame, inflated [16MiB]."),
     ("--max-connections", "WF_FORWARD_MAX_CONNECTIONS", "Forward connections at once [1024]."),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from logger.errors import FatalError, HandshakeFailed, RecoverableError
+from logger.errors import FatalError, HandshakeFailed, RecoverableError, StoreUnavailable
 from logger.forward.handshake import ServerHandshake
 from logger.forward.protocol import FrameSplitter, decode_frame
 from logger.forward.settings import ForwardSettings
@@ -46,6 +46,11 @@ class ForwardConnection:
             await self._receive()
         except FatalError as error:
             self._fail(error.reason, stage, str(error))
+        except StoreUnavailable as error:
+            # Not stored, so not acked: closing makes the client send the
+            # chunk again (here once the store is back, or to another replica).
+            # Acks of the frames stored before it still go out with the close.
+            self._fail(error.reason, "store", str(error))
         except TimeoutError:
             self._fail("idle_timeout" if stage == "receiving" else "handshake_timeout", stage, "")
             # Acks a client never read would make close() wait for them forever.
