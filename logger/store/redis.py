@@ -113,8 +113,9 @@ class RedisStore:
         self._displaced_lines = 0
         self._used_memory = 0
         self.unavailable: str | None = "not connected to Redis yet"
-        # Told the newest seq of every read (the cross-replica feed starts from it).
-        self.on_read: Callable[[str, int], None] | None = None
+        # Told the newest seq of every read, or None when Redis has no such
+        # app (the cross-replica feed starts from it).
+        self.on_read: Callable[[str, int | None], None] | None = None
         self._health_task: asyncio.Task[None] | None = None
         self._closing = asyncio.Event()
 
@@ -165,17 +166,22 @@ class RedisStore:
         return [first_seqs.get(app, 0) for app in lines_by_app]
 
     async def read(self, app: str, query: ReadQuery) -> ReadResult:
-        return (await self.read_counting_gone(app, query))[0]
+        return (await self.read_counting_gone(app, query, notify=True))[0]
 
-    async def read_counting_gone(self, app: str, query: ReadQuery) -> tuple[ReadResult, int]:
+    async def read_counting_gone(
+        self, app: str, query: ReadQuery, *, notify: bool = False
+    ) -> tuple[ReadResult, int]:
         """The read, and how many lines after `query.after_seq` the ring no
-        longer holds (what a resume missed; the "lines gone" notice)."""
+        longer holds (what a resume missed; the "lines gone" notice).
+        `notify`: tell `on_read` (reads for clients do, the feed's own do not)."""
         # A filtered read needs the whole ring after after_seq, filtered here.
         reply = await self._read_reply(app, -1 if query.filtered else query.limit, query.after_seq)
         if not reply:
-            last_seq = initial_seq() - 1 if query.after_seq is None else query.after_seq
-            if self.on_read is not None:
-                self.on_read(app, last_seq)
+            # No such app: any line it gets will be past 0. (Not the clock, as
+            # the memory store says: another replica's clock may lag this one's.)
+            last_seq = 0 if query.after_seq is None else query.after_seq
+            if notify and self.on_read is not None:
+                self.on_read(app, None)
             return ReadResult([], last_seq), 0
         last_seq, held = int(reply[0]), int(reply[1])
         lines: list[bytes] = reply[2:]
@@ -184,7 +190,7 @@ class RedisStore:
             picked = [(seq, line) for seq, line in picked if query.matches(line)]
             if query.limit >= 0:
                 picked = picked[len(picked) - query.limit :] if query.limit else []
-        if self.on_read is not None:
+        if notify and self.on_read is not None:
             self.on_read(app, last_seq)
         return ReadResult(picked, last_seq), lines_gone(query.after_seq, last_seq, held)
 

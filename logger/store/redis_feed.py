@@ -47,6 +47,8 @@ class _AppState:
     # The newest sequence number handed to the hub; None until the first
     # follower's history read tells where its history ends.
     cursor: int | None = None
+    # That read found no such app: every line in the ring is new to followers.
+    unknown: bool = False
     pending: dict[int, list[bytes]] = field(default_factory=dict)
     filling: bool = False
 
@@ -90,16 +92,24 @@ class RedisFeed:
             return
         if state.cursor is None:
             state.pending[first_seq] = lines
+            if state.unknown:
+                self._schedule_fill(app, state, 0)
             return
         self._advance(app, state, first_seq, lines)
 
     # -- sequencing ----------------------------------------------------------
 
-    def _note_read(self, app: str, last_seq: int) -> None:
+    def _note_read(self, app: str, last_seq: int | None) -> None:
         """A follower reads its history before its first live line: the
         sequencer starts right after the first such read."""
         state = self._apps.get(app)
-        if state is not None and state.cursor is None:
+        if state is None or state.cursor is not None:
+            return
+        if last_seq is None:
+            state.unknown = True
+            if state.pending:
+                self._schedule_fill(app, state, 0)
+        else:
             state.cursor = last_seq
             self._drain(app, state)
 
@@ -135,11 +145,14 @@ class RedisFeed:
         task.add_done_callback(self._tasks.discard)
 
     async def _fill(self, app: str, state: _AppState, delay: float) -> None:
-        """Hand over what the ring holds past the cursor, and say how much it no longer holds."""
+        """Hand over what the ring holds past the cursor (all of it for an
+        app that was unknown), and say how much it no longer holds."""
         try:
             await asyncio.sleep(delay)
-            while self._apps.get(app) is state and state.cursor is not None:
+            while self._apps.get(app) is state:
                 cursor = state.cursor
+                if cursor is None and not state.unknown:
+                    break
                 try:
                     result, gone = await self._store.read_counting_gone(
                         app, ReadQuery(limit=-1, after_seq=cursor)
@@ -149,6 +162,11 @@ class RedisFeed:
                     continue
                 if state.cursor != cursor or self._apps.get(app) is not state:
                     continue  # the gap closed meanwhile; look again
+                if cursor is None:
+                    if not result.lines:
+                        await asyncio.sleep(GAP_GRACE)  # deleted meanwhile; look again
+                        continue
+                    cursor = state.cursor = result.lines[0][0] - 1
                 if gone:
                     self.gone_lines += gone
                     notice = platform_line(
@@ -163,11 +181,12 @@ class RedisFeed:
                 if result.lines:
                     held = [line for _, line in result.lines]
                     self._advance(app, state, result.lines[0][0], held)
-                state.cursor = max(state.cursor, result.last_seq)
+                state.cursor = max(cursor, state.cursor or cursor, result.last_seq)
                 break
         finally:
             state.filling = False
-        self._drain(app, state)
+        if state.cursor is not None:
+            self._drain(app, state)
 
     # -- the subscriber connection -------------------------------------------
 
