@@ -10,6 +10,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Mapping
 from typing import IO
 
 import aiohttp
@@ -28,9 +29,10 @@ def free_port() -> int:
 
 
 class LoggerProcess:
-    """`python -m logger` on loopback ports; always terminated by `stop`."""
+    """`python -m logger` on loopback ports; always terminated by `stop`.
+    `settings` are extra WF_* variables (e.g. WF_REDIS_URL)."""
 
-    def __init__(self) -> None:
+    def __init__(self, settings: Mapping[str, str] | None = None) -> None:
         self.forward_port = free_port()
         self.http_port = free_port()
         # Closed in stop(); kept for the error message if the logger fails.
@@ -44,6 +46,7 @@ class LoggerProcess:
             # No drains from a state file left on this machine: nothing but the rings.
             WF_DRAINS_STATE_FILE="none",
         )
+        env.update(settings or {})
         self.process = subprocess.Popen(
             [sys.executable, "-m", "logger"],
             cwd=ROOT,
