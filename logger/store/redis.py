@@ -27,6 +27,8 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar, cast
 
+import hiredis
+import msgpack
 import redis.asyncio as aioredis
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from redis.asyncio.retry import Retry
@@ -59,6 +61,14 @@ def app_of_channel(channel: bytes) -> str:
     return channel.decode()[4:-6]  # "wf:{" app "}:feed"
 
 
+def unpack_feed_message(data: bytes) -> tuple[bytes, int, list[bytes]]:
+    """(replica id, first seq, lines) of a message `wf_append` published."""
+    unpacker = msgpack.Unpacker(raw=True)
+    unpacker.feed(data)
+    replica, first_seq, lines = unpacker
+    return replica, int(first_seq), lines
+
+
 def lines_gone(after_seq: int | None, last_seq: int, held: int) -> int:
     """How many lines after `after_seq` the ring no longer holds (displaced
     or expired): what a resume missed. Zero without `after_seq`."""
@@ -66,6 +76,16 @@ def lines_gone(after_seq: int | None, last_seq: int, held: int) -> int:
         return 0
     first_held = last_seq - held + 1
     return max(0, min(first_held, last_seq + 1) - after_seq - 1)
+
+
+class HiredisPackingConnection(aioredis.Connection):
+    """Commands packed by hiredis (C) rather than redis-py's asyncio packer
+    (Python, per argument): a frame of 100 apps is 100 commands to pack."""
+
+    def pack_command(self, *args: Any) -> list[bytes]:
+        if isinstance(args[0], str) and " " in args[0]:
+            args = (*args[0].split(), *args[1:])  # "FUNCTION LOAD" is two words
+        return [hiredis.pack_command(args)]
 
 
 class RedisMetrics:
@@ -99,6 +119,9 @@ class RedisStore:
         self._settings = settings
         self._redis_settings = redis_settings
         self.replica_id = replica_id
+        options: dict[str, Any] = {}
+        if redis_settings.url.startswith("redis://"):
+            options["connection_class"] = HiredisPackingConnection
         self.client: aioredis.Redis = aioredis.Redis.from_url(
             redis_settings.url,
             socket_timeout=redis_settings.command_timeout,
@@ -106,8 +129,12 @@ class RedisStore:
             retry=Retry(NoBackoff(), 0),
             retry_on_timeout=False,
             health_check_interval=0,
+            **options,
         )
         self._metrics = RedisMetrics(registry)
+        # Raw (str-typed) strings: the cmsgpack of Redis 7.0 cannot read the bin type.
+        self._pack = msgpack.Packer(use_bin_type=False).pack
+        self._packed_id = msgpack.packb(replica_id.encode(), use_bin_type=False)
         # Per app as of this replica's last append to it: lines held.
         self._held: dict[str, int] = {}
         self._displaced_lines = 0
@@ -248,7 +275,11 @@ class RedisStore:
         ttl = int(self._redis_settings.ring_ttl)
         pipe = self.client.pipeline(transaction=False)
         before_first = initial_seq() - 1
+        packed_id = self._packed_id
+        pack = self._pack
         for app, lines in pending:
+            # The lines travel as one msgpack argument: packing one bytes
+            # argument costs the client far less than one per line.
             pipe.fcall(
                 "wf_append",
                 3,
@@ -258,8 +289,8 @@ class RedisStore:
                 settings.lines_per_app,
                 ttl,
                 before_first,
-                self.replica_id,
-                *lines,
+                packed_id,
+                pack(lines),
             )
         replies: list[Any] = await pipe.execute(raise_on_error=False)
         return replies

@@ -23,14 +23,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import msgpack
 from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
 
 from logger.errors import StoreUnavailable
 from logger.lines import platform_line
 from logger.store.base import ReadQuery
-from logger.store.redis import RedisStore, app_of_channel, feed_channel
+from logger.store.redis import RedisStore, app_of_channel, feed_channel, unpack_feed_message
 from logger.tail import DROP_SOURCE, Follower, TailHub
 
 log = logging.getLogger("logger.store")
@@ -240,10 +239,10 @@ class RedisFeed:
         channel = message["channel"]
         if not isinstance(data, bytes) or not isinstance(channel, bytes):
             return
-        replica, first_seq, lines = msgpack.unpackb(data, raw=True)
+        replica, first_seq, lines = unpack_feed_message(data)
         if replica == self._own_id:
             return  # ingest handed it over already
-        self.offer(app_of_channel(channel), int(first_seq), list(lines))
+        self.offer(app_of_channel(channel), first_seq, lines)
 
 
 class ReplicatedTailHub(TailHub):

@@ -15,16 +15,16 @@ FUNCTIONS = f"""#!lua name={LIBRARY}
 
 -- KEYS: lines, seq, feed channel
 -- ARGV: capacity, ttl seconds (0: none), seq before the first line if the
---       app is new, replica id, line...
+--       app is new, the replica id packed (msgpack), the lines packed
+--       (one msgpack array: one argument, however many lines)
 -- Returns {{first seq, lines displaced, lines held}}.
 local function append(keys, args)
-  local count = #args - 4
+  local lines = cmsgpack.unpack(args[5])
+  local count = #lines
   redis.call('SET', keys[2], args[3], 'NX')
   local last = redis.call('INCRBY', keys[2], count)
   local first = last - count + 1
   local capacity = tonumber(args[1])
-  local lines = {{}}
-  for i = 5, #args do lines[i - 4] = args[i] end
   local held = 0
   -- unpack() is bounded by the Lua stack: push in slices.
   for i = 1, count, 1000 do
@@ -41,7 +41,8 @@ local function append(keys, args)
     redis.call('EXPIRE', keys[1], ttl)
     redis.call('EXPIRE', keys[2], ttl)
   end
-  redis.call('PUBLISH', keys[3], cmsgpack.pack({{args[4], first, lines}}))
+  -- Three msgpack values back to back: replica id, first seq, the lines as sent.
+  redis.call('PUBLISH', keys[3], args[4] .. cmsgpack.pack(first) .. args[5])
   return {{first, displaced, held}}
 end
 
