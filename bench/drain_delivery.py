@@ -70,7 +70,7 @@ async def one_run(
         counter = LineCounter(rsyslog.output)
         started = time.perf_counter()
         for start in range(0, len(lines), chunk):
-            registry.deliver("shop", lines[start : start + chunk])
+            registry.deliver("shop", 0, lines[start : start + chunk])
             await asyncio.sleep(0)
         if not await drain.wait_idle(120):
             raise RuntimeError("the drain did not finish within 120 s")

@@ -23,6 +23,10 @@ One invocation measures, in this order:
    frames arrive at a steady rate; the send time is embedded in every
    message.
 
+4. History (bench/history_ingest.py, phase `history`, not in the default
+   set): ingest with the embedded history index on versus off in one run,
+   the index's sustained docs/s and the lines it shed.
+
 `--profile SECONDS` instead runs the in-process ingest under cProfile and
 prints the top functions (bench/profile_ingest.py). The report is
 bench/report.py.
@@ -42,6 +46,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.follow_latency import measure_follow
+from bench.history_ingest import measure_history_ingest
 from bench.ingest_throughput import measure_ingest
 from bench.logger_process import LoggerProcess
 from bench.memory_per_line import measure_memory, memory_child
@@ -49,6 +54,7 @@ from bench.profile_ingest import profile_ingest
 from bench.report import Report
 
 PHASES = ("ingest", "memory", "follow")
+EXTRA_PHASES = ("history",)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -85,7 +91,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     follow.add_argument("--follow-warmup", type=float, default=1.0)
     args = parser.parse_args(argv)
     args.apps_per_frame = min(args.apps_per_frame or args.apps, args.apps)
-    unknown = set(args.phases.split(",")) - set(PHASES)
+    unknown = set(args.phases.split(",")) - set(PHASES) - set(EXTRA_PHASES)
     if unknown:
         parser.error(f"unknown phases: {', '.join(sorted(unknown))}")
     if args.follow_warmup + args.follow_seconds > 40:
@@ -125,8 +131,14 @@ def main(argv: list[str] | None = None) -> None:
     if "memory" in phases:
         print("memory ...", file=sys.stderr)
         report.memory = measure_memory(args)
+    history = None
+    if "history" in phases:
+        print("history on vs off ...", file=sys.stderr)
+        history = asyncio.run(measure_history_ingest(args))
     report.load.append(os.getloadavg()[0])
     print(report.text())
+    if history is not None:
+        print("\n".join(history.text()))
     if args.markdown:
         print("<!-- paste into docs/benchmarks.md -->")
         print(report.markdown())

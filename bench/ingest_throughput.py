@@ -17,7 +17,8 @@ import msgpack
 from bench.in_process import decode_only, ingest_in_process
 from bench.logger_process import HOST, LoggerProcess
 from bench.measure import Spread
-from bench.workload import Workload, frame_options, workload_from
+from bench.receivers import Receiver
+from bench.workload import Workload, workload_from
 from logger.app import build_components
 from logger.config import LoggerSettings
 
@@ -71,18 +72,17 @@ async def drive_connection(host: str, port: int, frames: list[Send], window: int
 def plan_sends(workload: Workload, frames: int, connections: int, run: str) -> list[list[Send]]:
     """Frames dealt round-robin to connections, each with a fresh chunk id."""
     plan: list[list[Send]] = [[] for _ in range(connections)]
-    size = workload.records_per_frame
     for i in range(frames):
         chunk = f"{run}-{i:08d}"
         body = workload.bodies[i % len(workload.bodies)]
-        plan[i % connections].append((body, frame_options(chunk, size), chunk))
+        plan[i % connections].append((body, workload.options(chunk), chunk))
     return plan
 
 
 async def end_to_end_run(
-    logger: LoggerProcess, plan: list[list[Send]], window: int, timeout: float
+    logger: Receiver, plan: list[list[Send]], window: int, timeout: float
 ) -> tuple[float, float]:
-    """(seconds from first send to last ack, logger CPU seconds meanwhile)."""
+    """(seconds from first send to last ack, the receiver's CPU seconds meanwhile)."""
     cpu_before = logger.cpu_seconds()
     start = time.perf_counter()
     async with asyncio.timeout(timeout):

@@ -10,7 +10,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Mapping
+from pathlib import Path
 from typing import IO
 
 import aiohttp
@@ -30,9 +30,16 @@ def free_port() -> int:
 
 class LoggerProcess:
     """`python -m logger` on loopback ports; always terminated by `stop`.
-    `settings` are extra WF_* variables (e.g. WF_REDIS_URL)."""
 
-    def __init__(self, settings: Mapping[str, str] | None = None) -> None:
+    `source` is the tree whose `logger` package runs (default: this one), so
+    that two commits can be measured side by side in one invocation;
+    `extra_env` adds settings (WF_REDIS_URL, say; history is off unless it
+    turns it on)."""
+
+    name = "logger"
+
+    def __init__(self, source: Path = ROOT, extra_env: dict[str, str] | None = None) -> None:
+        self.source = source
         self.forward_port = free_port()
         self.http_port = free_port()
         # Closed in stop(); kept for the error message if the logger fails.
@@ -45,11 +52,14 @@ class LoggerProcess:
             WF_LOGGER_PORT=str(self.http_port),
             # No drains from a state file left on this machine: nothing but the rings.
             WF_DRAINS_STATE_FILE="none",
+            # The tree measured comes first on the path, before any installed copy.
+            PYTHONPATH=str(source),
+            WF_HISTORY="off",
         )
-        env.update(settings or {})
+        env.update(extra_env or {})
         self.process = subprocess.Popen(
             [sys.executable, "-m", "logger"],
-            cwd=ROOT,
+            cwd=source,
             env=env,
             stdin=subprocess.DEVNULL,
             stdout=self._log,

@@ -112,7 +112,7 @@ async def measure_ingest(args: argparse.Namespace, redis: RedisProcess) -> dict[
     records = frames * args.records_per_frame
     loggers = {
         "memory": LoggerProcess(),
-        "redis": LoggerProcess(settings={"WF_REDIS_URL": redis.url}),
+        "redis": LoggerProcess(extra_env={"WF_REDIS_URL": redis.url}),
     }
     rates: dict[str, list[float]] = {name: [] for name in loggers}
     try:
@@ -138,8 +138,8 @@ async def measure_ingest(args: argparse.Namespace, redis: RedisProcess) -> dict[
 
 
 async def measure_follow_across(args: argparse.Namespace, redis: RedisProcess) -> None:
-    a = LoggerProcess(settings={"WF_REDIS_URL": redis.url})
-    b = LoggerProcess(settings={"WF_REDIS_URL": redis.url})
+    a = LoggerProcess(extra_env={"WF_REDIS_URL": redis.url})
+    b = LoggerProcess(extra_env={"WF_REDIS_URL": redis.url})
     try:
         await a.wait_ready()
         await b.wait_ready()

@@ -15,11 +15,14 @@ from collections.abc import AsyncIterator
 import aiohttp
 from aiohttp import web
 
+from controller import health
 from controller.api import apps, auth, drains, logs, metrics, perms
 from controller.api.errors import json_errors
 from controller.auth.middleware import authenticate
 from controller.auth.passwords import Passwords
-from controller.auth.ratelimit import LoginLimiter
+from controller.auth.ratelimit import AttemptLimiter
+from controller.auth.sealing import load_sealer
+from controller.console import pages as console
 from controller.db.session import create_engine, migrate, session_factory
 from controller.errors import ControllerError
 from controller.keys import (
@@ -29,6 +32,7 @@ from controller.keys import (
     PLATFORM_LOG,
     RECONCILED,
     SCHEDULER,
+    SEALER,
     SESSIONS,
     SETTINGS,
 )
@@ -37,17 +41,12 @@ from controller.platform_log import ForwardPlatformLog, PlatformLog
 from controller.scheduler.base import Scheduler
 from controller.scheduler.none import NoScheduler
 from controller.settings import ControllerSettings, SchedulerKind
+from controller.telemetry import TELEMETRY, ControllerTelemetry, measure_requests
 
 log = logging.getLogger("controller")
-routes = web.RouteTableDef()
 # Reconciliation attempts while the logger is not reachable yet, and the pause.
 RECONCILE_ATTEMPTS = 30
 RECONCILE_PAUSE = 1.0
-
-
-@routes.get("/healthz")
-async def healthz(request: web.Request) -> web.Response:
-    return web.Response(text="OK")
 
 
 def create_app(
@@ -56,30 +55,39 @@ def create_app(
     """The controller. `platform_log` defaults to the forward protocol to
     `settings.forward_url`; `wf serve` passes its in-process logger's."""
     app = web.Application(
-        middlewares=[json_errors, authenticate], client_max_size=settings.max_body_bytes
+        middlewares=[measure_requests, json_errors, authenticate],
+        client_max_size=settings.max_body_bytes,
     )
     app[SETTINGS] = settings
+    app[TELEMETRY] = ControllerTelemetry()
     app[PASSWORDS] = Passwords(settings.password_memory_kib, settings.password_time_cost)
-    app[LIMITER] = LoginLimiter(settings.login_attempts, settings.login_window)
     app[PLATFORM_LOG] = platform_log or ForwardPlatformLog(
         settings.forward_url,
         shared_key=settings.forward_shared_key,
         ca_file=settings.forward_ca_file,
         timeout=settings.logger_timeout,
     )
-    for module in (auth, apps, perms, logs, drains, metrics):
+    for module in (health, auth, apps, perms, logs, drains, metrics):
         app.add_routes(module.routes)
-    app.add_routes(routes)
+    console.setup(app)
     app.cleanup_ctx.extend(
-        [_database, _scheduler, _logger_client, metrics.metrics_backend, _reconcile]
+        [_limiter, _database, _scheduler, _logger_client, metrics.metrics_backend, _reconcile]
     )
     return app
 
 
+async def _limiter(app: web.Application) -> AsyncIterator[None]:
+    app[LIMITER] = limiter = AttemptLimiter(app[SETTINGS])
+    yield
+    await limiter.close()
+
+
 async def _database(app: web.Application) -> AsyncIterator[None]:
+    app[SEALER] = sealer = load_sealer(app[SETTINGS])
     engine = create_engine(app[SETTINGS].database_url)
     try:
-        await migrate(engine)
+        await migrate(engine, sealer=sealer)
+        await drains.check_sealed_drains(session_factory(engine), sealer)
     except Exception:
         await engine.dispose()
         raise
@@ -126,7 +134,7 @@ async def _reconcile(app: web.Application) -> AsyncIterator[None]:
 async def _reconcile_until_done(app: web.Application) -> None:
     for attempt in range(1, RECONCILE_ATTEMPTS + 1):
         try:
-            await drains.reconcile_drains(app[SESSIONS], app[LOGGER])
+            await drains.reconcile_drains(app[SESSIONS], app[LOGGER], app[SEALER])
             return
         except ControllerError as error:
             if attempt == RECONCILE_ATTEMPTS:

@@ -8,7 +8,8 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from controller.auth.passwords import Passwords
-from controller.auth.ratelimit import LoginLimiter
+from controller.auth.ratelimit import AttemptLimiter
+from controller.auth.sealing import Sealer
 from controller.db.models import Token, User
 from controller.logger_client import LoggerClient
 from controller.platform_log import PlatformLog
@@ -21,7 +22,8 @@ SCHEDULER = web.AppKey("controller_scheduler", Scheduler)
 LOGGER = web.AppKey("controller_logger", LoggerClient)
 PLATFORM_LOG = web.AppKey("controller_platform_log", PlatformLog)
 PASSWORDS = web.AppKey("controller_passwords", Passwords)
-LIMITER = web.AppKey("controller_login_limiter", LoginLimiter)
+SEALER = web.AppKey("controller_sealer", Sealer)
+LIMITER = web.AppKey("controller_attempt_limiter", AttemptLimiter)
 # The drains reconciliation started at start-up (awaitable by whoever cares).
 RECONCILED = web.AppKey("controller_reconciled", asyncio.Task[None])
 

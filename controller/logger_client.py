@@ -1,19 +1,29 @@
 """The controller's side of the logger's HTTP APIs: logs and drains.
 
-Every failure to reach the logger, or an answer it should not have given,
-is a LoggerUnavailable (503 to the user); the logger's own 400 about a
-drain URL becomes the user's 400, with its (redacted) message.
+The one place this boundary's foreign errors are translated (`_logger_errors`):
+
+    aiohttp.ClientError, TimeoutError     -> LoggerUnavailable (503), type name only
+    an error status, an unexpected body   -> LoggerUnavailable (503), the logger's message
+    the logger's 400 about a drain URL    -> BadRequest (400), its (redacted) message
+    the logger's 400 about a read's query -> BadRequest (400), its message
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import contextlib
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 from urllib.parse import quote
 
 import aiohttp
 
-from controller.errors import BadRequest, LoggerUnavailable
+from controller.errors import ApiError, BadRequest, LoggerUnavailable
+
+
+class HistoryNotAvailable(ApiError):
+    """The logger has no history (WF_HISTORY=off): `until` and `query` need it."""
+
+    status = 501
 
 
 class LoggerClient:
@@ -24,49 +34,83 @@ class LoggerClient:
 
     # -- logs -------------------------------------------------------------------
 
-    async def read(self, app: str, lines: int, proc: str | None = None) -> bytes:
-        params = {"log_lines": str(lines)}
+    async def read(
+        self,
+        app: str,
+        lines: int,
+        proc: str | None = None,
+        *,
+        extra: dict[str, str] | None = None,
+    ) -> bytes:
+        """The app's lines; `extra` are further query parameters passed through
+        (`since`, `until`, `query`, `format`)."""
+        params = {"log_lines": str(lines), **(extra or {})}
         if proc:
             params["proc"] = proc
-        try:
+        with _logger_errors():
             async with self._session.get(
                 self._logs_url(app), params=params, timeout=self._timeout
             ) as reply:
                 if reply.status == 204:
                     return b""
+                if reply.status == 400:  # a parameter passed through was refused
+                    raise BadRequest(await _message(reply))
+                if reply.status == 501:  # history is off on that logger
+                    raise HistoryNotAvailable(await _message(reply))
                 await _check(reply, "read logs")
                 return await reply.read()
-        except (aiohttp.ClientError, TimeoutError) as error:
-            raise _unreachable(error) from None
 
     async def follow(
-        self, app: str, lines: int, timeout: float, proc: str | None = None
+        self,
+        app: str,
+        lines: int,
+        timeout: float,
+        proc: str | None = None,
+        *,
+        as_json: bool = False,
+        after_seq: int | None = None,
     ) -> AsyncIterator[str]:
-        """History then live lines, until `timeout` seconds pass (the logger ends it)."""
+        """History then live lines, until `timeout` seconds pass (the logger ends it).
+        `as_json`: NDJSON lines with their `seq`; `after_seq`: resume after that line."""
         params = {"log_lines": str(lines), "follow": "true", "timeout": f"{timeout:g}"}
         if proc:
             params["proc"] = proc
+        if as_json:
+            params["format"] = "json"
+        if after_seq is not None:
+            params["after_seq"] = str(after_seq)
         # No total timeout: the logger closes the stream at `timeout`.
         stream_timeout = aiohttp.ClientTimeout(
             total=None, connect=self._timeout.total, sock_read=timeout + 30
         )
-        try:
+        with _logger_errors():
             async with self._session.get(
                 self._logs_url(app), params=params, timeout=stream_timeout
             ) as reply:
                 await _check(reply, "follow logs")
                 async for raw in reply.content:
                     yield raw.decode("utf-8", "replace").rstrip("\n")
-        except (aiohttp.ClientError, TimeoutError) as error:
-            raise _unreachable(error) from None
+
+    async def rates(self, app: str) -> dict[str, Any]:
+        """The app's recent log rates (the logger's `GET /rates/{app}`)."""
+        with _logger_errors():
+            async with self._session.get(
+                f"{self._base}/rates/{quote(app, safe='')}", timeout=self._timeout
+            ) as reply:
+                await _check(reply, "read log rates")
+                try:
+                    body = await reply.json()
+                except ValueError:
+                    body = None
+        if not isinstance(body, dict) or not isinstance(body.get("times"), list):
+            raise LoggerUnavailable("the logger answered rates without `times`")
+        return body
 
     async def purge(self, app: str) -> None:
-        try:
+        with _logger_errors():
             async with self._session.delete(self._logs_url(app), timeout=self._timeout) as reply:
                 if reply.status not in (204, 404):
                     await _check(reply, "delete logs")
-        except (aiohttp.ClientError, TimeoutError) as error:
-            raise _unreachable(error) from None
 
     # -- drains -----------------------------------------------------------------
 
@@ -103,7 +147,7 @@ class LoggerClient:
         url = f"{self._base}/drains/{quote(app, safe='')}"
         if drain_id is not None:
             url += f"/{quote(drain_id, safe='')}"
-        try:
+        with _logger_errors():
             async with self._session.request(
                 method, url, json=json, timeout=self._timeout
             ) as reply:
@@ -117,8 +161,6 @@ class LoggerClient:
                 if reply.status == 204 or reply.status == 404:
                     return None
                 return await reply.json()
-        except (aiohttp.ClientError, TimeoutError) as error:
-            raise _unreachable(error) from None
 
     def _logs_url(self, app: str) -> str:
         return f"{self._base}/logs/{quote(app, safe='')}"
@@ -140,6 +182,16 @@ async def _message(reply: aiohttp.ClientResponse) -> str:
     if isinstance(body, dict):
         return str(body.get("error") or body.get("detail") or text).strip()
     return text.strip()
+
+
+@contextlib.contextmanager
+def _logger_errors() -> Iterator[None]:
+    """aiohttp's errors and timeouts, as the controller's LoggerUnavailable."""
+    try:
+        yield
+    except (aiohttp.ClientError, TimeoutError) as error:
+        # The type only: the message may hold the logger's URL with its query.
+        raise _unreachable(error) from None
 
 
 def _unreachable(error: BaseException) -> LoggerUnavailable:

@@ -66,12 +66,14 @@ class ForwardPlatformLog:
         try:
             await asyncio.wait_for(self._send(app, message), self._timeout)
         except (OSError, TimeoutError, ValueError, LoggerError) as error:
+            # Our own errors say what failed and never carry the shared key.
+            reason = f"{type(error).__name__}: {error}" if isinstance(error, LoggerError) else ""
             log.warning(
                 "could not write a platform line for %s to %s:%d: %s",
                 app,
                 self._host,
                 self._port,
-                type(error).__name__,
+                reason or type(error).__name__,
             )
 
     async def _send(self, app: str, message: str) -> None:
@@ -81,9 +83,9 @@ class ForwardPlatformLog:
         try:
             if self._shared_key is not None:
                 helo = await _receive(reader, unpacker)
-                ping, _ = client_ping(helo, self._shared_key, "wf-controller")
-                writer.write(ping)
-                check_pong(await _receive(reader, unpacker))
+                sent = client_ping(helo, self._shared_key, "wf-controller")
+                writer.write(sent.frame)
+                check_pong(await _receive(reader, unpacker), sent)
             frame, chunk = chunked_frame(
                 f"app.{app}.{SOURCE}", [(time.time_ns(), {"log": message})]
             )

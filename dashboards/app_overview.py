@@ -78,6 +78,49 @@ def build() -> dash.Dashboard:
                 span=8,
             )
         )
+        .with_row(dash.Row("Lifecycle"))
+        .with_panel(
+            graph(
+                "Pods by process type and phase",
+                "Pods of each process type by phase, as the Kubernetes watcher sees them "
+                f"(`wf serve --scheduler kubernetes`). {WHEN_WRONG} pods stuck in `Pending` "
+                "cannot be scheduled or pull their image: `wf logs -a <app>` has the "
+                "platform's `kubernetes` lines saying why.",
+                Unit.COUNT,
+                [Target("apps_pods_by_phase", "{{proc}} {{phase}}", per_app=True)],
+                span=8,
+                stacked=True,
+            )
+        )
+        .with_panel(
+            graph(
+                "OOM kills and crash loops",
+                "Containers OOM-killed per interval, and process types with a container in "
+                f"CrashLoopBackOff. {WHEN_WRONG} OOM kills: raise the memory limit or fix the "
+                "leak (Memory by container); a crash loop: the app's last lines before each "
+                "restart say why it exits.",
+                Unit.COUNT,
+                [
+                    Target("apps_oom_kills", "OOM kills {{proc}}", per_app=True),
+                    Target("apps_crash_looping", "crash looping {{proc}}", per_app=True),
+                ],
+                span=8,
+            )
+        )
+        .with_panel(
+            graph(
+                "Last termination reasons",
+                "Containers by why their last run ended (OOMKilled, Error, Completed, ...), "
+                f"with the restarts the watcher saw. {WHEN_WRONG} `Error` means a non-zero exit: "
+                "the app's own lines before it explain; `OOMKilled` means the memory limit.",
+                Unit.COUNT,
+                [
+                    Target("apps_last_terminated", "{{proc}} {{reason}}", per_app=True),
+                    Target("apps_watched_restarts", "restarts {{proc}}", per_app=True),
+                ],
+                span=8,
+            )
+        )
         .with_row(dash.Row("Logs"))
         .with_panel(
             graph(

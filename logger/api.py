@@ -5,12 +5,18 @@
     GET    /healthz, /readyz, /metrics
 
 Additive extensions: `proc=` (prefix of `process.instance`), `since=`
-(RFC 3339), `format=json` (NDJSON), `after_seq=` (resume without a gap).
+(RFC 3339), `format=json` (NDJSON), `after_seq=` (resume without a gap; when
+the store no longer holds some lines after it, the answer starts with one
+notice line saying how many are gone, `logger.buffer.gap_notice`).
+History past the ring (docs/history.md): `since=`, `until=` (RFC 3339,
+inclusive) and `query=` read the history index too, merged in order with
+the ring; with history off, `until=` and `query=` answer 501.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -18,10 +24,15 @@ import msgspec
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from logger.app_names import app_name_problem
+from logger.buffer import gap_notice
 from logger.components import COMPONENTS, READY, LoggerComponents
-from logger.lines import ParsedLine, normalize_timestamp
-from logger.routing import APP_NAME
-from logger.store.base import ReadQuery
+from logger.history.backend import BadQuery, HistoryUnavailable
+from logger.history.keys import HISTORY
+from logger.history.query import checked_query
+from logger.history.reader import HistoryRead, read_history
+from logger.lines import ParsedLine, line_text, line_time, normalize_timestamp
+from logger.store.base import ReadQuery, ReadResult
 from logger.tail import Batch
 
 routes = web.RouteTableDef()
@@ -39,6 +50,8 @@ class LogRequest:
     follow: bool
     timeout: float
     json: bool
+    # Set when the request reads past the ring (since, until or query).
+    history: HistoryRead | None = None
 
 
 def bad_request(message: str) -> web.HTTPBadRequest:
@@ -73,31 +86,85 @@ def parse_log_request(params: Mapping[str, str], components: LoggerComponents) -
     output = params.get("format", "text")
     if output not in ("text", "json"):
         raise bad_request("format must be text or json")
-    query = ReadQuery(
-        limit=limit, process=params.get("proc") or None, since=since, after_seq=after_seq
+    until = None
+    if params.get("until"):
+        try:
+            until = normalize_timestamp(params["until"])
+        except ValueError as error:
+            raise bad_request(f"until: {error}") from None
+    try:
+        text = checked_query(params.get("query"))
+    except BadQuery as error:
+        raise bad_request(str(error)) from None
+    process = params.get("proc") or None
+    query = ReadQuery(limit=limit, process=process, since=since, after_seq=after_seq)
+    history = None
+    if since is not None or until is not None or text is not None:
+        if follow and (until is not None or text is not None):
+            raise bad_request("until and query do not combine with follow")
+        history = HistoryRead(limit=limit, proc=process, since=since, until=until, query=text)
+    return LogRequest(
+        query=query, follow=follow, timeout=timeout, json=output == "json", history=history
     )
-    return LogRequest(query=query, follow=follow, timeout=timeout, json=output == "json")
 
 
 @routes.get("/logs/{app}")
 async def get_logs(request: web.Request) -> web.StreamResponse:
     components = request.app[COMPONENTS]
-    app = _app_name(request)
+    app = requested_app(request)
     log_request = parse_log_request(request.query, components)
     if log_request.follow:
         return await _follow(request, components, app, log_request)
-    result = await components.store.read(app, log_request.query)
-    if not result.lines:
+    result = await _read(request, components, app, log_request)
+    if not result.lines and not result.gone:
         return web.Response(status=204)
-    body = _render(result.lines, log_request.json)
+    body = _render_history(app, result, log_request.json)
     if log_request.json:
         return web.Response(body=body, content_type=NDJSON)
     return web.Response(body=body, content_type="text/plain", charset="utf-8")
 
 
+async def _read(
+    request: web.Request, components: LoggerComponents, app: str, log_request: LogRequest
+) -> ReadResult:
+    """The ring, or with since/until/query the history index merged with it."""
+    wanted = log_request.history
+    indexer = request.app.get(HISTORY)
+    if wanted is None or (indexer is None and wanted.until is None and wanted.query is None):
+        return await components.store.read(app, log_request.query)
+    if indexer is None:
+        raise web.HTTPNotImplemented(
+            text=_json.encode(
+                {"detail": "history is off on this logger: until and query need it"}
+            ).decode(),
+            content_type="application/json",
+        )
+    try:
+        lines = await read_history(
+            components.store, indexer, app, wanted, components.settings.history.max_read_lines
+        )
+    except BadQuery as error:
+        raise bad_request(str(error)) from None
+    except HistoryUnavailable as error:
+        raise web.HTTPServiceUnavailable(
+            text=_json.encode({"detail": f"history unavailable: {error}"}).decode(),
+            content_type="application/json",
+        ) from None
+    return ReadResult(lines, lines[-1][0] if lines else -1)
+
+
 @routes.delete("/logs/{app}")
 async def delete_logs(request: web.Request) -> web.Response:
-    app = _app_name(request)
+    app = requested_app(request)
+    indexer = request.app.get(HISTORY)
+    if indexer is not None:
+        try:
+            await indexer.backend.delete_app(app)
+        except HistoryUnavailable as error:
+            raise web.HTTPServiceUnavailable(
+                text=_json.encode({"detail": f"history unavailable: {error}"}).decode(),
+                content_type="application/json",
+            ) from None
     if await request.app[COMPONENTS].store.delete(app):
         return web.Response(status=204)
     raise web.HTTPNotFound(
@@ -132,9 +199,10 @@ async def _follow(
 ) -> web.StreamResponse:
     """History, then live lines, with no line lost or repeated between them.
 
-    The follower subscribes before the history is read, so a line stored
-    meanwhile is both queued and (maybe) in the history; sequence numbers
-    decide, and only lines after the last one written are sent."""
+    The follower subscribes (and its subscription is live, `until_live`)
+    before the history is read, so a line stored meanwhile is both queued
+    and (maybe) in the history; sequence numbers decide, and only lines
+    after the last one written are sent."""
     response = web.StreamResponse(headers={"X-Accel-Buffering": "no"})
     response.content_type = NDJSON if log_request.json else "text/plain"
     if not log_request.json:
@@ -145,13 +213,14 @@ async def _follow(
     loop = asyncio.get_running_loop()
     deadline = loop.time() + log_request.timeout
     try:
+        await hub.until_live(follower)
         await response.prepare(request)
         history = await components.store.read(app, query)
         cursor = history.last_seq
         if query.after_seq is not None:
             cursor = max(cursor, query.after_seq)
-        if history.lines:
-            await response.write(_render(history.lines, log_request.json))
+        if history.lines or history.gone:
+            await response.write(_render_history(app, history, log_request.json))
         while (remaining := deadline - loop.time()) > 0:
             if request.transport is None or request.transport.is_closing():
                 break
@@ -187,6 +256,16 @@ async def _follow(
     return response
 
 
+def _render_history(app: str, result: ReadResult, as_json: bool) -> bytes:
+    """The lines read, after one notice when some asked for are gone."""
+    if not result.gone:
+        return _render(result.lines, as_json)
+    now = time.time_ns()
+    oldest = line_time(result.lines[0][1]).decode("ascii", "replace") if result.lines else ""
+    notice = gap_notice(app, result.gone, oldest, now)
+    return _render([(None, notice), *result.lines], as_json)
+
+
 def _render_batch_text(batch: Batch) -> bytes:
     return _render(enumerate(batch.lines, batch.first_seq), as_json=False)
 
@@ -200,7 +279,7 @@ _RENDERERS = {"text": _render_batch_text, "json": _render_batch_json}
 
 def _render(lines: Iterable[tuple[int | None, bytes]], as_json: bool) -> bytes:
     if not as_json:
-        return b"".join([stored[1:] + b"\n" for _, stored in lines])
+        return b"".join([line_text(stored) + b"\n" for _, stored in lines])
     out = []
     for seq, stored in lines:
         parsed = ParsedLine.parse(stored)
@@ -221,10 +300,12 @@ def _render(lines: Iterable[tuple[int | None, bytes]], as_json: bool) -> bytes:
     return b"".join(out)
 
 
-def _app_name(request: web.Request) -> str:
+def requested_app(request: web.Request) -> str:
+    """The `{app}` of the path, or a 400 saying why it is not an app name."""
     app = request.match_info["app"]
-    if not APP_NAME.fullmatch(app):
-        raise bad_request(f"{app!r} is not an app name")
+    problem = app_name_problem(app)
+    if problem is not None:
+        raise bad_request(problem)
     return app
 
 

@@ -12,13 +12,15 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 from prometheus_client import CollectorRegistry
 
-from logger import api
+from logger import api, app_rates
+from logger.app_metrics import AppLogCollector, AppLogCounter
 from logger.components import COMPONENTS, READY, LoggerComponents
 from logger.config import LoggerSettings
-from logger.drains import DrainRegistry
 from logger.drains.api import DRAINS
 from logger.drains.api import routes as drain_routes
+from logger.drains.registry import DrainRegistry
 from logger.forward.server import ForwardServer
+from logger.history.service import history_context
 from logger.ingest import Ingestor
 from logger.routing import Router
 from logger.store.base import LogStore
@@ -28,7 +30,6 @@ from logger.store.redis_feed import ReplicatedTailHub
 from logger.store.redis_http import store_unavailable_as_503
 from logger.tail import TailHub
 from logger.telemetry import TailStats, Telemetry
-from metrics.app_logs import AppLogCollector, AppLogCounter
 
 log = logging.getLogger("logger")
 FORWARD = web.AppKey("forward_server", ForwardServer)
@@ -43,21 +44,30 @@ def build_components(settings: LoggerSettings) -> LoggerComponents:
         store = redis_store = RedisStore(
             settings.store, settings.redis, telemetry.registry, replica_id()
         )
-        hub = ReplicatedTailHub(settings.api.follower_queue_lines, redis_store)
+        hub = ReplicatedTailHub(
+            settings.api.follower_queue_lines, redis_store, on_loss=telemetry.discarded
+        )
     else:
         store = MemoryStore(
-            settings.store, on_evict=lambda _app, lines: telemetry.discarded("app_evicted", lines)
+            settings.store,
+            on_evict=lambda _app, lines: telemetry.discarded("store", "app_evicted", lines),
         )
-        hub = TailHub(settings.api.follower_queue_lines)
+        hub = TailHub(settings.api.follower_queue_lines, on_loss=telemetry.discarded)
     app_logs = AppLogCounter(settings.metrics_max_apps)
     telemetry.registry.register(AppLogCollector(app_logs))
     ingestor = Ingestor(Router(settings.max_line_bytes, app_logs), store, hub, telemetry, app_logs)
     telemetry.watch(store.stats, lambda: TailStats(hub.follower_count, hub.dropped_lines))
     if isinstance(store, RedisStore):
         return LoggerComponents(
-            settings, telemetry, store, hub, ingestor, store_problem=lambda: store.unavailable
+            settings,
+            telemetry,
+            store,
+            hub,
+            ingestor,
+            app_logs,
+            store_problem=lambda: store.unavailable,
         )
-    return LoggerComponents(settings, telemetry, store, hub, ingestor)
+    return LoggerComponents(settings, telemetry, store, hub, ingestor, app_logs)
 
 
 def replica_id() -> str:
@@ -73,8 +83,11 @@ def create_app(settings: LoggerSettings, *, forward: bool = True) -> web.Applica
     app[READY] = asyncio.Event()
     app.add_routes(api.routes)
     app.add_routes(drain_routes)
-    # Drains start before the forward input so no stored line misses them.
+    app.add_routes(app_rates.routes)
+    app.cleanup_ctx.append(app_rates.rate_sampler)
+    # Drains and history start before the forward input so no stored line misses them.
     app.cleanup_ctx.append(_drains)
+    app.cleanup_ctx.append(history_context)
     if forward:
         app.cleanup_ctx.append(_forward_listener)
     else:
@@ -103,7 +116,10 @@ async def _forward_listener(app: web.Application) -> AsyncIterator[None]:
 
 async def _drains(app: web.Application) -> AsyncIterator[None]:
     components = app[COMPONENTS]
-    registry = DrainRegistry(components.settings.drains, components.telemetry.registry)
+    telemetry = components.telemetry
+    registry = DrainRegistry(
+        components.settings.drains, telemetry.registry, on_loss=telemetry.discarded
+    )
     await registry.start()
     app[DRAINS] = registry
     components.ingestor.add_subscriber(registry)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from logger.app_metrics import AppLogCounter
 from logger.config import LoggerSettings
 from logger.ingest import Ingestor
 from logger.store.base import LogStore
@@ -22,6 +23,8 @@ class LoggerComponents:
     store: LogStore
     hub: TailHub
     ingestor: Ingestor
+    # The per-app line counters (exported on /metrics, sampled for /rates/{app}).
+    app_logs: AppLogCounter
     # Why the store cannot serve now (Redis unreachable), None when it can.
     store_problem: Callable[[], str | None] = lambda: None
 

@@ -5,47 +5,69 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from foundation.settings import Integer, Seconds, Setting, Size, Text, declared, from_environ
 from logger.drains.settings import DrainSettings
-from logger.env import env_bytes, env_float, env_int, env_str
 from logger.forward.settings import ForwardSettings
+from logger.history.settings import HistorySettings
 from logger.store.memory import StoreSettings
 from logger.store.redis_settings import RedisSettings
+
+# Read by the logger (its follows) and the controller (the follows it relays):
+# declared here, once, used by both.
+MAX_FOLLOW_TIMEOUT: Setting[float] = Setting(
+    "WF_LOGGER_MAX_FOLLOW_TIMEOUT",
+    Seconds(1.0),
+    3600.0,
+    "Longest follow, seconds; a follow ends after its `timeout`, never later.",
+    flag="--max-follow-timeout",
+)
 
 
 @dataclass(frozen=True)
 class ApiSettings:
     # The logs and drains API has no authentication of its own (the controller
     # is the authenticated front), so it listens on loopback unless told to.
-    host: str = "127.0.0.1"
-    port: int = 8088
-    default_lines: int = 100
-    # A follow ends after `timeout` seconds, never more than this.
-    max_follow_timeout: float = 3600.0
+    host: str = declared(
+        Setting(
+            "WF_LOGGER_HOST",
+            Text(),
+            "127.0.0.1",
+            "Address the logs and drains API listens on.",
+            flag="--host",
+        )
+    )
+    port: int = declared(
+        Setting(
+            "WF_LOGGER_PORT", Integer(0, 65535), 8088, "Port of the logs API.", flag="--http-port"
+        )
+    )
+    default_lines: int = declared(
+        Setting(
+            "WF_LOGGER_DEFAULT_LINES",
+            Integer(1),
+            100,
+            "Lines a read returns when it does not ask for a number.",
+        )
+    )
+    max_follow_timeout: float = declared(MAX_FOLLOW_TIMEOUT)
     # Lines queued for one follower before the oldest are displaced.
-    follower_queue_lines: int = 10_000
+    follower_queue_lines: int = declared(
+        Setting(
+            "WF_LOGGER_FOLLOWER_QUEUE_LINES",
+            Integer(1),
+            10_000,
+            "Lines queued per follower before the oldest are dropped.",
+            flag="--follower-queue-lines",
+        )
+    )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> ApiSettings:
-        return cls(
-            host=env_str(environ, "WF_LOGGER_HOST", cls.host),
-            port=env_int(environ, "WF_LOGGER_PORT", cls.port, 0, 65535),
-            default_lines=env_int(environ, "WF_LOGGER_DEFAULT_LINES", cls.default_lines, 1),
-            max_follow_timeout=env_float(
-                environ, "WF_LOGGER_MAX_FOLLOW_TIMEOUT", cls.max_follow_timeout, 1.0
-            ),
-            follower_queue_lines=env_int(
-                environ, "WF_LOGGER_FOLLOWER_QUEUE_LINES", cls.follower_queue_lines, 1
-            ),
-        )
+        return from_environ(cls, environ)
 
 
 def store_settings_from_env(environ: Mapping[str, str]) -> StoreSettings:
-    return StoreSettings(
-        lines_per_app=env_int(environ, "WF_LOGGER_LINES_PER_APP", StoreSettings.lines_per_app, 1),
-        max_bytes=env_bytes(
-            environ, "WF_LOGGER_MAX_BUFFER_BYTES", StoreSettings.max_bytes, 1 << 16
-        ),
-    )
+    return StoreSettings.from_env(environ)
 
 
 @dataclass(frozen=True)
@@ -56,22 +78,54 @@ class LoggerSettings:
     drains: DrainSettings = field(default_factory=DrainSettings)
     # Set (WF_REDIS_URL): the rings live in Redis, shared by every replica.
     redis: RedisSettings = field(default_factory=RedisSettings)
+    history: HistorySettings = field(default_factory=HistorySettings)
     # Longer messages are split into several lines, never dropped.
-    max_line_bytes: int = 16 << 10
+    max_line_bytes: int = declared(
+        Setting(
+            "WF_LOGGER_MAX_LINE_BYTES",
+            Size(64),
+            16 << 10,
+            "Longer messages are split into several lines, never dropped.",
+            flag="--max-line-bytes",
+        )
+    )
     # Apps with their own `app` label value in the per-app log metrics; the
     # lines of later apps are counted under app="_other".
-    metrics_max_apps: int = 1000
+    metrics_max_apps: int = declared(
+        Setting(
+            "WF_LOGGER_METRICS_MAX_APPS",
+            Integer(0, 1_000_000),
+            1000,
+            'Apps with their own `app` label in the per-app log metrics; later ones: "_other".',
+        )
+    )
+    # GET /rates/{app}: the per-app counters sampled every interval, the last points kept.
+    rates_interval: float = declared(
+        Setting(
+            "WF_LOGGER_RATES_INTERVAL",
+            Seconds(0.1),
+            5.0,
+            "Seconds between two samples of the per-app log counters (GET /rates/{app}).",
+        )
+    )
+    rates_points: int = declared(
+        Setting(
+            "WF_LOGGER_RATES_POINTS",
+            Integer(1, 10_000),
+            120,
+            "Rates kept per app for GET /rates/{app} (120 at 5 s: the last 10 minutes).",
+        )
+    )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> LoggerSettings:
-        return cls(
+        return from_environ(
+            cls,
+            environ,
             forward=ForwardSettings.from_env(environ),
-            store=store_settings_from_env(environ),
+            store=StoreSettings.from_env(environ),
             api=ApiSettings.from_env(environ),
             drains=DrainSettings.from_env(environ),
             redis=RedisSettings.from_env(environ),
-            max_line_bytes=env_bytes(environ, "WF_LOGGER_MAX_LINE_BYTES", cls.max_line_bytes, 64),
-            metrics_max_apps=env_int(
-                environ, "WF_LOGGER_METRICS_MAX_APPS", cls.metrics_max_apps, 0, 1_000_000
-            ),
+            history=HistorySettings.from_env(environ),
         )

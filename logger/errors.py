@@ -1,33 +1,45 @@
 """The logger's one exception hierarchy.
 
-LoggerError
-├── SettingsError          a setting is missing or invalid (raised at start)
-├── StoreUnavailable       Redis did not confirm a command: no ack, the API answers 503
-└── ForwardError           forward-protocol input that cannot be accepted
-    ├── RecoverableError   the connection stays usable; the frame or entry is skipped and counted
-    │   └── InvalidEntry       one entry of a frame is unusable (bad time, record not a map)
-    └── FatalError         the connection is closed; nothing else is affected
-        ├── FrameTooLarge      a frame (or its decompressed payload) exceeds the limit
-        ├── MalformedStream    the bytes are not msgpack, or nest too deep
-        ├── MalformedFrame     valid msgpack, but not a forward-protocol frame
-        └── HandshakeFailed    the shared-key or user authentication did not succeed
+WorkflowError (foundation/errors.py, with the whole tree)
+└── LoggerError
+    ├── StoreUnavailable       Redis did not confirm a command: no ack, the API answers 503
+    └── ForwardError           forward-protocol input that cannot be accepted
+        ├── RecoverableError   the connection stays usable; the frame or entry is skipped
+        │   │                  and counted
+        │   └── InvalidEntry       one entry of a frame is unusable (bad time, record not a map)
+        └── FatalError         the connection is closed; nothing else is affected
+            ├── FrameTooLarge      a frame (or its decompressed payload) exceeds the limit
+            ├── MalformedStream    the bytes are not msgpack, or nest too deep
+            ├── MalformedFrame     valid msgpack, but not a forward-protocol frame
+            └── HandshakeFailed    the shared-key or user authentication did not succeed
 
 Every error carries a short `reason` used as the metric label value.
+`SettingsError` is the one of foundation/errors.py, re-exported here.
 """
 
 from __future__ import annotations
 
+from foundation.errors import SettingsError, WorkflowError
 
-class LoggerError(Exception):
+__all__ = [
+    "FatalError",
+    "ForwardError",
+    "FrameTooLarge",
+    "HandshakeFailed",
+    "InvalidEntry",
+    "LoggerError",
+    "MalformedFrame",
+    "MalformedStream",
+    "RecoverableError",
+    "SettingsError",
+    "StoreUnavailable",
+]
+
+
+class LoggerError(WorkflowError):
     """Root of every error the logger raises on purpose."""
 
     reason = "error"
-
-
-class SettingsError(LoggerError):
-    """A setting is missing or invalid; the message names the variable."""
-
-    reason = "settings"
 
 
 class ForwardError(LoggerError):

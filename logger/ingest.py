@@ -10,19 +10,21 @@ import time
 from collections.abc import Sequence
 from typing import Protocol
 
+from logger.app_metrics import AppLogCounter
 from logger.forward.protocol import EventFrame
 from logger.lines import platform_line
 from logger.routing import Router
 from logger.store.base import LogStore
 from logger.tail import TailHub
 from logger.telemetry import Telemetry
-from metrics.app_logs import AppLogCounter
 
 
 class LineSubscriber(Protocol):
-    """Anything that takes each app's new lines after they are stored (drains)."""
+    """Anything that takes each app's new lines after they are stored (drains,
+    the history indexer); `first_seq` is the first line's sequence number.
+    It must not wait: acks wait for this call."""
 
-    def deliver(self, app: str, lines: Sequence[bytes]) -> None: ...
+    def deliver(self, app: str, first_seq: int, lines: Sequence[bytes]) -> None: ...
 
 
 class Ingestor:
@@ -55,10 +57,12 @@ class Ingestor:
             len(frame.entries) + frame.invalid_entries
         )
         telemetry.received_bytes.labels(input=input_name).inc(wire_bytes)
-        telemetry.discarded("invalid_entry", frame.invalid_entries)
+        telemetry.discarded("forward", "invalid_entry", frame.invalid_entries)
         batch = self._router.route(frame.tag, frame.entries)
-        telemetry.discarded("invalid_time", batch.invalid_time)
-        telemetry.discarded("no_app", batch.no_app)
+        telemetry.discarded("router", "invalid_time", batch.invalid_time)
+        # An app name that breaks the rule (logger.app_names) has its own reason.
+        telemetry.discarded("router", "no_app", batch.no_app - batch.invalid_app_name)
+        telemetry.discarded("router", "invalid_app_name", batch.invalid_app_name)
         # The router counted lines and bytes; levels are checked once stored.
         stored = await self.store_batch(batch.lines, counted=True)
         if self._app_logs is not None and batch.level_lines:
@@ -84,7 +88,7 @@ class Ingestor:
         for (app, lines), first_seq in zip(lines_by_app.items(), first_seqs, strict=True):
             publish(app, first_seq, lines)
             for subscriber in self._subscribers:
-                subscriber.deliver(app, lines)
+                subscriber.deliver(app, first_seq, lines)
             stored += len(lines)
         if not counted and self._app_logs is not None:
             for app, lines in lines_by_app.items():

@@ -1,22 +1,23 @@
 """Live tails: every follower of an app gets each new batch of its lines.
 
-A follower's queue is bounded by lines (`max_queued_lines`). A follower that
-falls behind is not disconnected: its oldest batches are displaced, the
-loss is counted, and the next time it reads it first gets one line saying
-how many lines were dropped since when. Publishing costs one deque append
-per follower; the batch's list of lines is shared, never copied.
+A follower's queue is a `logger.buffer.BoundedBuffer` of batches, bounded by
+lines (`max_queued_lines`), under `OverflowPolicy.DROP_OLDEST`: a follower
+that falls behind is not disconnected; its oldest lines are displaced, the
+loss is counted (`component="follower"`, `reason="reader_too_slow"`), and
+the next time it reads it first gets the one loss notice,
+`shop[logger]: N lines dropped since T (reader_too_slow)`. Publishing costs
+one append per follower; the batch's list of lines is shared, never copied.
 """
 
 from __future__ import annotations
 
 import asyncio
-import time
-from collections import deque
 from collections.abc import Callable
 
-from logger.lines import format_timestamp, platform_line
+from logger.buffer import BoundedBuffer, LossCounter, OverflowPolicy
 
-DROP_SOURCE = "logger"
+COMPONENT = "follower"
+TOO_SLOW = "reader_too_slow"
 
 
 class Batch:
@@ -28,6 +29,14 @@ class Batch:
         self.first_seq = first_seq
         self.lines = lines
         self._rendered: dict[str, bytes] = {}
+
+    def __len__(self) -> int:
+        return len(self.lines)
+
+    def __getitem__(self, index: slice, /) -> Batch:
+        """The lines of a slice, with their sequence numbers (a step is not supported)."""
+        start, _, _ = index.indices(len(self.lines))
+        return Batch(self.first_seq + start, self.lines[index])
 
     @property
     def last_seq(self) -> int:
@@ -45,33 +54,24 @@ class Batch:
 class Follower:
     """One reader of one app's live lines."""
 
-    def __init__(self, app: str, max_queued_lines: int, on_drop: Callable[[int], None]) -> None:
+    def __init__(self, app: str, max_queued_lines: int, on_loss: LossCounter) -> None:
         self.app = app
-        self._max_queued_lines = max_queued_lines
-        self._batches: deque[Batch] = deque()
-        self._queued_lines = 0
+        self._queue: BoundedBuffer[Batch] = BoundedBuffer(
+            max_queued_lines,
+            OverflowPolicy.DROP_OLDEST,
+            component=COMPONENT,
+            reason=TOO_SLOW,
+            on_loss=on_loss,
+        )
         self._wakeup = asyncio.Event()
-        self._dropped = 0
-        self._dropped_since_ns = 0
-        self._on_drop = on_drop
 
     def push(self, batch: Batch) -> None:
-        self._batches.append(batch)
-        self._queued_lines += len(batch.lines)
-        while self._queued_lines > self._max_queued_lines and len(self._batches) > 1:
-            self._displace(self._batches.popleft())
-        if self._queued_lines > self._max_queued_lines:
-            # One batch larger than the whole queue: keep its newest lines.
-            only = self._batches.popleft()
-            excess = self._queued_lines - self._max_queued_lines
-            self._displace(Batch(only.first_seq, only.lines[:excess]))
-            self._batches.append(Batch(only.first_seq + excess, only.lines[excess:]))
-            self._queued_lines = len(self._batches[0].lines)
+        self._queue.offer(batch)
         self._wakeup.set()
 
     async def wait(self, timeout: float) -> bool:
         """Wait up to `timeout` seconds for lines; True when some are queued."""
-        if not self._batches and not self._dropped:
+        if not len(self._queue) and not self._queue.lost:
             self._wakeup.clear()
             try:
                 async with asyncio.timeout(timeout):  # no task per wait, unlike wait_for
@@ -81,42 +81,28 @@ class Follower:
         return True
 
     def take(self) -> tuple[bytes | None, list[Batch]]:
-        """The drop notice (if lines were displaced) and every queued batch."""
-        notice = None
-        if self._dropped:
-            notice = platform_line(
-                self.app,
-                DROP_SOURCE,
-                f"{self._dropped} lines dropped since "
-                f"{format_timestamp(self._dropped_since_ns)} (reader too slow)",
-                time.time_ns(),
-            )
-            self._dropped = 0
-        batches = list(self._batches)
-        self._batches.clear()
-        self._queued_lines = 0
-        return notice, batches
-
-    def _displace(self, batch: Batch) -> None:
-        self._queued_lines -= len(batch.lines)
-        if not self._dropped:
-            self._dropped_since_ns = time.time_ns()
-        self._dropped += len(batch.lines)
-        self._on_drop(len(batch.lines))
+        """The loss notice (if lines were displaced) and every queued batch."""
+        return self._queue.take_notice(self.app), self._queue.take_all()
 
 
 class TailHub:
     """Who follows which app; ingest publishes every stored batch here."""
 
-    def __init__(self, max_queued_lines: int) -> None:
+    def __init__(self, max_queued_lines: int, on_loss: LossCounter | None = None) -> None:
         self._max_queued_lines = max_queued_lines
         self._followers: dict[str, set[Follower]] = {}
+        self._on_loss = on_loss
         self.dropped_lines = 0
 
     def subscribe(self, app: str) -> Follower:
-        follower = Follower(app, self._max_queued_lines, self._count_drop)
+        follower = Follower(app, self._max_queued_lines, self._count_loss)
         self._followers.setdefault(app, set()).add(follower)
         return follower
+
+    async def until_live(self, follower: Follower) -> None:
+        """Return once every line stored from now on reaches `follower`: at
+        once here (ingest publishes in this process); a hub fed from other
+        processes waits for its feed. A follow reads its history after this."""
 
     def unsubscribe(self, follower: Follower) -> None:
         followers = self._followers.get(follower.app)
@@ -136,5 +122,7 @@ class TailHub:
     def follower_count(self) -> int:
         return sum(len(followers) for followers in self._followers.values())
 
-    def _count_drop(self, lines: int) -> None:
+    def _count_loss(self, component: str, reason: str, lines: int) -> None:
         self.dropped_lines += lines
+        if self._on_loss is not None:
+            self._on_loss(component, reason, lines)

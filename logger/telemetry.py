@@ -2,8 +2,9 @@
 
 Counters follow `<component>_<name>_<unit>_total`; every discarded event is
 counted with a `reason`, every error with `error_type` and `stage`
-(Vector's instrumentation names). Gauges that describe the store and the
-tails are read at scrape time, so the hot path never updates them.
+(Vector's instrumentation names); prometheus-client's process and platform
+collectors add `process_*` and `python_info`. Gauges that describe the store
+and the tails are read at scrape time, so the hot path never updates them.
 """
 
 from __future__ import annotations
@@ -12,7 +13,14 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, disable_created_metrics
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    PlatformCollector,
+    ProcessCollector,
+    disable_created_metrics,
+)
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
@@ -28,6 +36,9 @@ class Telemetry:
 
     def __init__(self, registry: CollectorRegistry) -> None:
         self.registry = registry
+        # process_* (RSS, CPU seconds, open fds) and python_info for this process.
+        ProcessCollector(registry=registry)
+        PlatformCollector(registry=registry)
         self.received_events = Counter(
             "logger_received_events",
             "Log events received, by input.",
@@ -47,8 +58,8 @@ class Telemetry:
         )
         self.discarded_events = Counter(
             "logger_discarded_events",
-            "Log events or lines dropped, by reason.",
-            ["reason"],
+            "Log events or lines dropped, by the component that dropped them and why.",
+            ["component", "reason"],
             registry=registry,
         )
         self.errors = Counter(
@@ -72,9 +83,11 @@ class Telemetry:
     def error(self, error_type: str, stage: str) -> None:
         self.errors.labels(error_type=error_type, stage=stage).inc()
 
-    def discarded(self, reason: str, count: int = 1) -> None:
+    def discarded(self, component: str, reason: str, count: int = 1) -> None:
+        """Count lost events into `logger_discarded_events_total{component,reason}`
+        (also a `logger.buffer.LossCounter`)."""
         if count:
-            self.discarded_events.labels(reason=reason).inc(count)
+            self.discarded_events.labels(component=component, reason=reason).inc(count)
 
     def watch(
         self, store_stats: Callable[[], StoreStats], tail_stats: Callable[[], TailStats]

@@ -1,13 +1,13 @@
 """The metrics package's one exception hierarchy.
 
-MetricsError                    root: anything this package raises on purpose
-├── SettingsError               a WF_METRICS_* or WF_VICTORIAMETRICS_* setting is invalid;
-│                               also a logger.errors.SettingsError, so start-up reports it
-│                               like every other setting
-├── QueryError                  VictoriaMetrics rejected the query (HTTP 400 or 422);
-│                               the message is VictoriaMetrics' own. A catalog query
-│                               failing this way is a bug, not an outage: never retried
-└── MetricsUnavailable          VictoriaMetrics could not be reached (after the retries),
+WorkflowError (foundation/errors.py, with the whole tree)
+├── SettingsError               a WF_METRICS_* or WF_VICTORIAMETRICS_* setting is invalid:
+│                               the project's one SettingsError, re-exported here
+└── MetricsError                root: anything else this package raises on purpose
+    ├── QueryError              VictoriaMetrics rejected the query (HTTP 400 or 422);
+    │                           the message is VictoriaMetrics' own. A catalog query
+    │                           failing this way is a bug, not an outage: never retried
+    └── MetricsUnavailable      VictoriaMetrics could not be reached (after the retries),
                                 timed out, failed (5xx) or answered something that is not
                                 its JSON; the request may succeed later
 
@@ -17,15 +17,13 @@ Messages name the server and what failed; they never hold credentials
 
 from __future__ import annotations
 
-from logger.errors import SettingsError as LoggerSettingsError
+from foundation.errors import SettingsError, WorkflowError
+
+__all__ = ["MetricsError", "MetricsUnavailable", "QueryError", "SettingsError"]
 
 
-class MetricsError(Exception):
+class MetricsError(WorkflowError):
     """Root of every error the metrics package raises on purpose."""
-
-
-class SettingsError(MetricsError, LoggerSettingsError):
-    """A setting is invalid; the message names the variable."""
 
 
 class QueryError(MetricsError):

@@ -8,7 +8,6 @@ destroying it or managing its collaborators) answers 403.
 
 from __future__ import annotations
 
-import re
 from enum import Enum
 
 from sqlalchemy import select
@@ -16,11 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from controller.db.models import App, Permission, User
 from controller.errors import BadRequest, Forbidden, NotFound
-
-# RFC 1123 label, as Kubernetes namespace names must be.
-DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
-# Namespaces every cluster has: never an app.
-RESERVED = frozenset({"default", "kube-system", "kube-public", "kube-node-lease"})
+from logger.app_names import app_name_problem
 
 
 class Access(Enum):
@@ -31,14 +26,10 @@ class Access(Enum):
 
 
 def check_app_id(app_id: str) -> str:
-    if len(app_id) > 63 or not DNS_LABEL.fullmatch(app_id):
-        shown = app_id[:70] + ("..." if len(app_id) > 70 else "")
-        raise BadRequest(
-            f"{shown!r} is not a valid app id: use 1 to 63 lowercase letters, digits and "
-            "'-', starting and ending with a letter or digit (a DNS-1123 label)"
-        )
-    if app_id in RESERVED:
-        raise BadRequest(f"{app_id!r} is a reserved name")
+    """The app id, or BadRequest: the one app-name rule (`logger.app_names`)."""
+    problem = app_name_problem(app_id)
+    if problem is not None:
+        raise BadRequest(problem)
     return app_id
 
 

@@ -16,6 +16,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from controller.api.access import Access, check_app_id, load_app
+from controller.api.encoding import json_response
 from controller.api.errors import read_json_object, string_field
 from controller.api.names import generate_name
 from controller.db.models import App, Permission, User
@@ -34,8 +35,8 @@ def app_json(app: App) -> dict[str, Any]:
         "id": app.id,
         "uuid": app.uuid,
         "owner": app.owner.username,
-        "created": app.created_at.isoformat(),
-        "updated": app.updated_at.isoformat(),
+        "created": app.created_at,
+        "updated": app.updated_at,
     }
 
 
@@ -70,7 +71,7 @@ async def create_app(request: web.Request) -> web.Response:
     async with sessions() as session:
         app = await load_app(session, app_id, user, Access.USE)
     await request.app[PLATFORM_LOG].write(app_id, f"app created by {user.username}")
-    return web.json_response(app_json(app), status=201)
+    return json_response(app_json(app), status=201)
 
 
 @routes.get("/v2/apps")
@@ -90,7 +91,7 @@ async def list_apps(request: web.Request) -> web.Response:
             await session.execute(visible.order_by(App.id).limit(limit).offset(offset))
         ).scalars()
         results = [app_json(app) for app in page]
-    return web.json_response(
+    return json_response(
         {
             "count": count,
             "next": _page_url(request, limit, offset + limit) if offset + limit < count else None,
@@ -105,7 +106,7 @@ async def app_info(request: web.Request) -> web.Response:
     user = signed_in(request)
     async with request.app[SESSIONS]() as session:
         app = await load_app(session, request.match_info["id"], user, Access.USE)
-    return web.json_response(app_json(app))
+    return json_response(app_json(app))
 
 
 @routes.delete("/v2/apps/{id}")

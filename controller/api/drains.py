@@ -5,7 +5,8 @@
     DELETE /v2/apps/{id}/drains/{drain}       -> 204
 
 A drain's URL is shown redacted (credentials and query values as ***);
-the whole URL is only ever sent to the logger.
+the whole URL is only ever sent to the logger. It is stored encrypted
+(`Drain.sealed_url`, controller/auth/sealing.py) and opened here only.
 """
 
 from __future__ import annotations
@@ -20,10 +21,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from controller.api.access import Access, load_app
 from controller.api.apps import signed_in
+from controller.api.encoding import json_response
 from controller.api.errors import read_json_object, required_string
+from controller.auth.sealing import Sealer
 from controller.db.models import App, Drain
 from controller.errors import BadRequest, LoggerUnavailable, NotFound
-from controller.keys import LOGGER, PLATFORM_LOG, SESSIONS, SETTINGS
+from controller.keys import LOGGER, PLATFORM_LOG, SEALER, SESSIONS, SETTINGS
 from controller.logger_client import LoggerClient
 from logger.drains.url import redact_url
 
@@ -33,12 +36,13 @@ log = logging.getLogger("controller.drains")
 _STATUS_FIELDS = ("state", "last_error", "last_error_at", "delivered_lines", "dropped_lines")
 
 
-def drain_json(drain: Drain, status: dict[str, Any] | None = None) -> dict[str, Any]:
+def drain_json(drain: Drain, url: str, status: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The API's view of a drain; `url` is its opened (whole) URL."""
     shown: dict[str, Any] = {
         "id": drain.id,
         "app": drain.app_id,
-        "url": redact_url(drain.url),
-        "created": drain.created_at.isoformat(),
+        "url": redact_url(url),
+        "created": drain.created_at,
     }
     for field in _STATUS_FIELDS:
         shown[field] = status.get(field) if status else None
@@ -61,8 +65,12 @@ async def list_drains(request: web.Request) -> web.Response:
         statuses = {d["id"]: d for d in await request.app[LOGGER].list_drains(app.id)}
     except LoggerUnavailable:
         statuses = {}  # the list still answers; the state shows as null
-    results = [drain_json(drain, statuses.get(drain.logger_id or "")) for drain in drains]
-    return web.json_response({"count": len(results), "results": results})
+    sealer = request.app[SEALER]
+    results = [
+        drain_json(drain, sealer.open(drain.sealed_url), statuses.get(drain.logger_id or ""))
+        for drain in drains
+    ]
+    return json_response({"count": len(results), "results": results})
 
 
 @routes.post("/v2/apps/{id}/drains")
@@ -76,7 +84,8 @@ async def add_drain(request: web.Request) -> web.Response:
     logger = request.app[LOGGER]
     # The logger validates the URL (its 400 becomes ours) and gives its id.
     pushed = await logger.add_drain(app.id, url)
-    drain = Drain(id=str(uuid.uuid4()), app_id=app.id, url=url, logger_id=pushed["id"])
+    sealed = request.app[SEALER].seal(url)
+    drain = Drain(id=str(uuid.uuid4()), app_id=app.id, sealed_url=sealed, logger_id=pushed["id"])
     try:
         async with sessions.begin() as session:
             session.add(drain)
@@ -86,7 +95,7 @@ async def add_drain(request: web.Request) -> web.Response:
     await request.app[PLATFORM_LOG].write(
         app.id, f"{user.username} added a drain to {redact_url(url)}"
     )
-    return web.json_response(drain_json(drain, pushed), status=201)
+    return json_response(drain_json(drain, url, pushed), status=201)
 
 
 @routes.delete("/v2/apps/{id}/drains/{drain}")
@@ -105,13 +114,15 @@ async def remove_drain(request: web.Request) -> web.Response:
         if record is not None:
             await session.delete(record)
     await request.app[PLATFORM_LOG].write(
-        app.id, f"{user.username} removed the drain to {redact_url(drain.url)}"
+        app.id,
+        f"{user.username} removed the drain to "
+        f"{redact_url(request.app[SEALER].open(drain.sealed_url))}",
     )
     return web.Response(status=204)
 
 
 async def reconcile_drains(
-    sessions: async_sessionmaker[AsyncSession], logger: LoggerClient
+    sessions: async_sessionmaker[AsyncSession], logger: LoggerClient, sealer: Sealer
 ) -> tuple[int, int]:
     """Make the logger hold exactly the drains stored here, app by app:
     push the missing ones, remove the ones nobody asked for. Returns
@@ -133,7 +144,9 @@ async def reconcile_drains(
                 if drain.logger_id in held:
                     continue
                 try:
-                    drain.logger_id = (await logger.add_drain(app_id, drain.url))["id"]
+                    drain.logger_id = (
+                        await logger.add_drain(app_id, sealer.open(drain.sealed_url))
+                    )["id"]
                 except BadRequest as error:
                     log.warning("the logger refused drain %s of %s: %s", drain.id, app_id, error)
                     continue
@@ -141,3 +154,11 @@ async def reconcile_drains(
     if pushed or removed:
         log.info("drains reconciled with the logger: %d pushed, %d removed", pushed, removed)
     return pushed, removed
+
+
+async def check_sealed_drains(sessions: async_sessionmaker[AsyncSession], sealer: Sealer) -> None:
+    """At start: every stored drain URL opens with this key (a SettingsError
+    naming WF_SECRET_KEY if not), rather than failing drain by drain later."""
+    async with sessions() as session:
+        for sealed in (await session.execute(select(Drain.sealed_url))).scalars():
+            sealer.open(sealed)

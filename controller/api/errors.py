@@ -10,13 +10,14 @@ from typing import Any
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
+from controller.api.encoding import json_response
 from controller.errors import BadRequest, ControllerError, TooManyRequests
 
 log = logging.getLogger("controller.api")
 
 
 def error_response(status: int, message: str) -> web.Response:
-    return web.json_response({"detail": message}, status=status)
+    return json_response({"detail": message}, status=status)
 
 
 @web.middleware

@@ -1,24 +1,31 @@
 """An app's logs, read from the logger.
 
-    GET /v2/apps/{id}/logs?log_lines=N[&proc=P]  -> 200 text/plain (Drycc's shape)
+    GET /v2/apps/{id}/logs?log_lines=N[&proc=P][&since=T][&until=T][&query=Q][&format=json]
+        -> 200 text/plain (Drycc's shape), or NDJSON with `format=json`;
+           `since`, `until`, `query` are passed through to the logger (history)
+    GET /v2/apps/{id}/logs/rates  -> 200 the app's recent log rates (the logger's /rates/{app})
     GET /v2/apps/{id}/logs  (WebSocket upgrade)  -> one request frame from the client:
-        {"lines": 300, "follow": true, "timeout": 300, "proc": "web"}
-      then one text frame per line; the server closes with
+        {"lines": 300, "follow": true, "timeout": 300, "proc": "web",
+         "format": "json", "after_seq": 1234}
+      then one text frame per line (with "format": "json", one JSON object with
+      its `seq`; a client that reconnects sends the last `seq` it got as
+      `after_seq` and misses nothing the ring still holds); the server closes with
 
         1000  the end: history sent and, when following, the timeout reached
         4400  the request frame is missing, not JSON, or has a wrong field
         4408  no request frame within REQUEST_FRAME_TIMEOUT seconds
         1011  the logger failed (the reason says so)
 
-Authentication (`Authorization: token <t>`) and access are checked before
-the upgrade, so those errors are plain HTTP 401 and 404 answers.
+Authentication (`Authorization: token <t>`, or the console's session cookie
+from the same origin: see controller/auth/sessions.py) and access are checked
+before the upgrade, so those errors are plain HTTP 401, 403 and 404 answers.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,8 +33,11 @@ from aiohttp import WSCloseCode, WSMsgType, web
 
 from controller.api.access import Access, load_app
 from controller.api.apps import signed_in
+from controller.api.encoding import json_response
 from controller.errors import BadRequest, LoggerUnavailable
 from controller.keys import LOGGER, SESSIONS, SETTINGS
+
+log = logging.getLogger("controller.api.logs")
 
 routes = web.RouteTableDef()
 DEFAULT_LINES = 100
@@ -45,6 +55,14 @@ class FollowRequest:
     follow: bool
     timeout: float
     proc: str | None
+    as_json: bool = False
+    after_seq: int | None = None
+
+
+# Query parameters of a read passed through to the logger as they are.
+PASSED_THROUGH = ("since", "until", "query")
+# The longest value of one of them (a query, a time).
+QUERY_MAX = 1000
 
 
 @routes.get("/v2/apps/{id}/logs")
@@ -56,8 +74,35 @@ async def logs(request: web.Request) -> web.StreamResponse:
         return await _websocket(request, app.id)
     lines = _lines(request.query.get("log_lines", str(DEFAULT_LINES)))
     proc = _proc(request.query.get("proc"))
-    body = await request.app[LOGGER].read(app.id, lines, proc)
+    extra = _passed_through(request)
+    body = await request.app[LOGGER].read(app.id, lines, proc, extra=extra)
+    if extra.get("format") == "json":
+        return web.Response(body=body, content_type="application/x-ndjson")
     return web.Response(body=body, content_type="text/plain", charset="utf-8")
+
+
+@routes.get("/v2/apps/{id}/logs/rates")
+async def rates(request: web.Request) -> web.Response:
+    user = signed_in(request)
+    async with request.app[SESSIONS]() as session:
+        app = await load_app(session, request.match_info["id"], user, Access.USE)
+    return json_response(await request.app[LOGGER].rates(app.id))
+
+
+def _passed_through(request: web.Request) -> dict[str, str]:
+    extra = {}
+    for name in PASSED_THROUGH:
+        value = request.query.get(name)
+        if value:
+            if len(value) > QUERY_MAX:
+                raise BadRequest(f"{name} must be at most {QUERY_MAX} characters")
+            extra[name] = value
+    output = request.query.get("format", "text")
+    if output not in ("text", "json"):
+        raise BadRequest("format must be text or json")
+    if output == "json":
+        extra["format"] = "json"
+    return extra
 
 
 def parse_follow_request(raw: str, max_timeout: float) -> FollowRequest:
@@ -79,8 +124,19 @@ def parse_follow_request(raw: str, max_timeout: float) -> FollowRequest:
     proc = frame.get("proc")
     if proc is not None and not isinstance(proc, str):
         raise BadRequest("proc must be a string")
+    output = frame.get("format", "text")
+    if output not in ("text", "json"):
+        raise BadRequest("format must be text or json")
+    after_seq = frame.get("after_seq")
+    if after_seq is not None and type(after_seq) is not int:
+        raise BadRequest("after_seq must be a whole number")
     return FollowRequest(
-        _checked_lines(lines), follow, min(float(timeout), max_timeout), _proc(proc)
+        _checked_lines(lines),
+        follow,
+        min(float(timeout), max_timeout),
+        _proc(proc),
+        as_json=output == "json",
+        after_seq=after_seq,
     )
 
 
@@ -109,6 +165,7 @@ async def _websocket(request: web.Request, app: str) -> web.WebSocketResponse:
         for task in (relay, watcher):
             task.cancel()
         await asyncio.gather(relay, watcher, return_exceptions=True)
+    _log_failures(request, relay, watcher)
     code, reason = WSCloseCode.OK, b"end of logs"
     if relay.done() and not relay.cancelled() and isinstance(relay.exception(), LoggerUnavailable):
         code, reason = WSCloseCode.INTERNAL_ERROR, str(relay.exception()).encode()[:120]
@@ -121,18 +178,42 @@ async def _relay(
 ) -> None:
     logger = request.app[LOGGER]
     if not wanted.follow:
-        body = await logger.read(app, wanted.lines, wanted.proc)
+        extra = {"format": "json"} if wanted.as_json else {}
+        if wanted.after_seq is not None:
+            extra["after_seq"] = str(wanted.after_seq)
+        body = await logger.read(app, wanted.lines, wanted.proc, extra=extra)
         for line in body.decode("utf-8", "replace").splitlines():
             await ws.send_str(line)
         return
-    async for line in logger.follow(app, wanted.lines, wanted.timeout, wanted.proc):
+    async for line in logger.follow(
+        app,
+        wanted.lines,
+        wanted.timeout,
+        wanted.proc,
+        as_json=wanted.as_json,
+        after_seq=wanted.after_seq,
+    ):
         await ws.send_str(line)
 
 
 async def _drain_client(ws: web.WebSocketResponse) -> None:
-    with contextlib.suppress(Exception):
+    try:
         async for _ in ws:
             pass  # frames after the request are ignored
+    except ConnectionError as error:  # the client left mid-frame: the end of this stream
+        log.debug("log stream client gone: %s", type(error).__name__)
+
+
+def _log_failures(request: web.Request, *tasks: asyncio.Task[None]) -> None:
+    """A relay or watcher that ended on an error nobody expects is logged with
+    its traceback (the logger being unreachable is expected: it closes the
+    socket with its reason)."""
+    for task in tasks:
+        if task.cancelled() or not task.done():
+            continue
+        error = task.exception()
+        if error is not None and not isinstance(error, LoggerUnavailable):
+            log.error("log stream of %s failed", request.path, exc_info=error)
 
 
 def _lines(raw: str) -> int:

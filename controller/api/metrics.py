@@ -32,6 +32,7 @@ from aiohttp import web
 
 from controller.api.access import Access, load_app
 from controller.api.apps import signed_in
+from controller.api.encoding import json_response
 from controller.errors import BadGateway, BadRequest, ServiceUnavailable
 from controller.keys import SESSIONS, SETTINGS
 from controller.settings import ControllerSettings
@@ -156,7 +157,7 @@ async def status(request: web.Request) -> web.Response:
         _all([client.query_range(q, start, stop, every) for q in queries])
     )
     pod = settings.metrics.pod_label
-    return web.json_response(
+    return json_response(
         {
             "id": app.id,
             "ptype": ptype,

@@ -14,6 +14,8 @@ from sqlalchemy import delete, select
 
 from controller.api.access import Access, is_collaborator, load_app
 from controller.api.apps import signed_in
+from controller.api.auth import named
+from controller.api.encoding import json_response
 from controller.api.errors import read_json_object, required_string
 from controller.db.models import Permission, User
 from controller.errors import BadRequest, Conflict, NotFound
@@ -34,7 +36,7 @@ async def list_perms(request: web.Request) -> web.Response:
             .order_by(User.username)
         )
         users = list(names.scalars())
-    return web.json_response({"users": users})
+    return json_response({"users": users})
 
 
 @routes.post("/v2/apps/{id}/perms")
@@ -44,7 +46,7 @@ async def add_perm(request: web.Request) -> web.Response:
     username = required_string(body, "username", 150)
     async with request.app[SESSIONS].begin() as session:
         app = await load_app(session, request.match_info["id"], user, Access.ADMINISTER)
-        other = (await session.execute(select(User).where(User.username == username))).scalar()
+        other = (await session.execute(select(User).where(named(username)))).scalar()
         if other is None:
             raise BadRequest(f"no user named {username}")
         if other.id == app.owner_id:
@@ -52,10 +54,11 @@ async def add_perm(request: web.Request) -> web.Response:
         if await is_collaborator(session, app.id, other.id):
             raise Conflict(f"{username} is already a collaborator on {app.id}")
         session.add(Permission(app_id=app.id, user_id=other.id))
+        username = other.username  # as registered, whatever case was typed
     await request.app[PLATFORM_LOG].write(
         app.id, f"{user.username} added {username} as a collaborator"
     )
-    return web.json_response({"username": username}, status=201)
+    return json_response({"username": username}, status=201)
 
 
 @routes.delete("/v2/apps/{id}/perms/{username}")
@@ -64,7 +67,7 @@ async def remove_perm(request: web.Request) -> web.Response:
     username = request.match_info["username"]
     async with request.app[SESSIONS].begin() as session:
         app = await load_app(session, request.match_info["id"], user, Access.ADMINISTER)
-        other = (await session.execute(select(User).where(User.username == username))).scalar()
+        other = (await session.execute(select(User).where(named(username)))).scalar()
         if other is None or not await is_collaborator(session, app.id, other.id):
             raise NotFound(f"{username[:150]} is not a collaborator on {app.id}")
         await session.execute(

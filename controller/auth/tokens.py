@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -40,7 +40,7 @@ async def resolve(session: AsyncSession, token: str) -> tuple[Token, User] | Non
     row = (await session.execute(select(Token).where(Token.digest == digest(token)))).scalar()
     if row is None:
         return None
-    if row.expires_at is not None and _aware(row.expires_at) <= utcnow():
+    if row.expires_at is not None and row.expires_at <= utcnow():
         return None
     return row, row.user
 
@@ -52,8 +52,3 @@ async def revoke(session: AsyncSession, token_id: int) -> None:
 async def revoke_all(session: AsyncSession, user_id: int) -> int:
     result = await session.execute(delete(Token).where(Token.user_id == user_id))
     return int(getattr(result, "rowcount", 0) or 0)
-
-
-def _aware(moment: datetime) -> datetime:
-    # SQLite hands back naive datetimes even for timezone=True columns.
-    return moment if moment.tzinfo else moment.replace(tzinfo=utcnow().tzinfo)

@@ -31,7 +31,10 @@ class Connection:
         body: Any = None,
         params: dict[str, str] | None = None,
         authenticated: bool = True,
+        allow: tuple[int, ...] = (),
     ) -> httpx.Response:
+        """The reply; an error status raises a ClickException with its message,
+        unless it is one of `allow`."""
         headers = {}
         if authenticated:
             if not self.token:
@@ -47,7 +50,7 @@ class Connection:
                 f"cannot reach the controller at {self.url} ({type(error).__name__}); "
                 "is `wf serve` running? Set --controller or WF_CONTROLLER_URL."
             ) from None
-        if reply.status_code >= 400:
+        if reply.status_code >= 400 and reply.status_code not in allow:
             raise click.ClickException(error_text(reply))
         return reply
 

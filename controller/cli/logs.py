@@ -4,12 +4,17 @@ Without -f it is one HTTP request; with -f a WebSocket: one request frame,
 then a line per text frame until the controller closes (1000 at the end,
 4400/4408/1011 with a reason otherwise). `--logger-url` reads a logger
 directly instead (no controller, no authentication: for operators).
+
+`--since 2h [--until 1h] [--grep 'status AND 500']` reads history past the
+ring (docs/history.md); times are RFC 3339 or an age (`90s`, `30m`, `2h`, `7d`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
+import re
 import sys
 import zlib
 
@@ -22,12 +27,16 @@ from controller.cli.client import (
     app_path,
     connect,
     connection_options,
+    error_text,
     resolve_app,
 )
+from logger.lines import printed_parts
 
 # Process types get a stable colour each, as Heroku's CLI does.
 _COLOURS = ["cyan", "green", "yellow", "magenta", "blue", "bright_cyan", "bright_green"]
 CONNECT_TIMEOUT = 10.0
+_AGE = re.compile(r"(\d+)([smhd])")
+_AGE_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 @click.command()
@@ -36,7 +45,10 @@ CONNECT_TIMEOUT = 10.0
 @click.option("-f", "--follow", is_flag=True, help="Keep printing new lines as they arrive.")
 @click.option("--proc", help="Only this process type (prefix: web matches web.*).")
 @click.option("--timeout", type=float, help="Stop following after this many seconds.")
-@click.option("--json", "as_json", is_flag=True, help="With --logger-url: one JSON object a line.")
+@click.option("--since", help="History from this time: RFC 3339 or an age such as 2h.")
+@click.option("--until", help="History up to this time: RFC 3339 or an age such as 1h.")
+@click.option("--grep", "query", help="Only lines matching this query (see docs/history.md).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object a line.")
 @click.option(
     "--logger-url",
     default=None,
@@ -49,6 +61,9 @@ def logs(
     follow: bool,
     proc: str | None,
     timeout: float | None,
+    since: str | None,
+    until: str | None,
+    query: str | None,
     as_json: bool,
     logger_url: str | None,
     controller_url: str | None,
@@ -57,15 +72,20 @@ def logs(
     """Print the recent log lines of an app, and with -f follow new ones."""
     name = resolve_app(app)
     colour = sys.stdout.isatty() and not as_json
+    history = history_params(since, until, query)
+    if follow and (until or query):
+        raise click.UsageError("--until and --grep read history: they do not combine with -f")
+    if as_json:
+        history["format"] = "json"
     try:
         if logger_url:
-            _from_logger(logger_url, name, lines, follow, proc, timeout, as_json, colour)
+            _from_logger(logger_url, name, lines, follow, proc, timeout, history, colour)
             return
-        if as_json:
-            raise click.UsageError("--json needs --logger-url")
+        if follow and history:
+            raise click.UsageError("-f with --since or --json needs --logger-url")
         connection = connect(controller_url, token)
         if not follow:
-            params = {"log_lines": str(lines)}
+            params = {"log_lines": str(lines), **history}
             if proc:
                 params["proc"] = proc
             reply = connection.request("GET", app_path(name, "/logs"), params=params)
@@ -122,18 +142,16 @@ def _from_logger(
     follow: bool,
     proc: str | None,
     timeout: float | None,
-    as_json: bool,
+    history: dict[str, str],
     colour: bool,
 ) -> None:
-    params: dict[str, str] = {"log_lines": str(lines)}
+    params: dict[str, str] = {"log_lines": str(lines), **history}
     if follow:
         params["follow"] = "true"
     if timeout is not None:
         params["timeout"] = str(timeout)
     if proc:
         params["proc"] = proc
-    if as_json:
-        params["format"] = "json"
     url = f"{logger_url.rstrip('/')}/logs/{app}"
     try:
         with httpx.stream(
@@ -141,7 +159,7 @@ def _from_logger(
         ) as reply:
             if reply.status_code >= 400:
                 reply.read()
-                raise click.ClickException(f"the logger answered {reply.status_code}")
+                raise click.ClickException(f"the logger answered {error_text(reply)}")
             if reply.status_code == 204:
                 return
             for line in reply.iter_lines():
@@ -152,13 +170,43 @@ def _from_logger(
         ) from None
 
 
+def history_params(
+    since: str | None, until: str | None, query: str | None, now: dt.datetime | None = None
+) -> dict[str, str]:
+    """The logs API's history parameters from the command line's options."""
+    moment = now or dt.datetime.now(dt.UTC)
+    params = {}
+    if since:
+        params["since"] = history_time("--since", since, moment)
+    if until:
+        params["until"] = history_time("--until", until, moment)
+    if query:
+        params["query"] = query
+    return params
+
+
+def history_time(option: str, text: str, now: dt.datetime) -> str:
+    """An RFC 3339 time, or an age before `now` such as `2h`, as RFC 3339."""
+    age = _AGE.fullmatch(text.strip())
+    if age:
+        seconds = int(age.group(1)) * _AGE_SECONDS[age.group(2)]
+        return (now - dt.timedelta(seconds=seconds)).isoformat()
+    try:
+        moment = dt.datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise click.BadParameter(
+            f"{text!r} is neither RFC 3339 nor an age like 30m, 2h or 7d", param_hint=option
+        ) from None
+    if moment.tzinfo is None:
+        raise click.BadParameter(f"{text!r} needs an offset or Z", param_hint=option)
+    return moment.isoformat()
+
+
 def colourize(line: str) -> str:
     """Colour the `app[process.instance]:` part by process type."""
-    open_at = line.find("[", 33)
-    close_at = line.find("]: ", open_at)
-    if open_at < 0 or close_at < 0:
+    parts = printed_parts(line)
+    if parts is None:
         return line
-    process = line[open_at + 1 : close_at].split(".", 1)[0]
+    time, source, process, rest = parts
     colour = _COLOURS[zlib.crc32(process.encode()) % len(_COLOURS)]
-    source = click.style(line[33 : close_at + 2], fg=colour)
-    return f"{click.style(line[:32], dim=True)} {source}{line[close_at + 2 :]}"
+    return f"{click.style(time, dim=True)} {click.style(source, fg=colour)}{rest}"

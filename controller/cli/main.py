@@ -6,6 +6,7 @@ import click
 
 from controller.cli.app_drains import drains
 from controller.cli.apps import apps
+from controller.cli.collectors import collectors
 from controller.cli.drains import drains as logger_drains
 from controller.cli.emit import emit
 from controller.cli.login import login, logout, register, whoami
@@ -43,6 +44,7 @@ for command in (
     perms,
     emit,
     logger_commands,
+    collectors,
 ):
     cli.add_command(command)
 

@@ -10,6 +10,17 @@ as a chart over a window, in the terminal.
 
 Current means the latest point; the charts are scaled from 0 to the
 window's highest value, summed over the process type's pods.
+
+With no VictoriaMetrics on the controller it says so, and shows instead the
+app's log rates from the logger's own per-app counters (the last 10 minutes
+by default: WF_LOGGER_RATES_INTERVAL x WF_LOGGER_RATES_POINTS):
+
+    $ wf metrics -a shop
+    metrics are not configured (no VictoriaMetrics): showing the log rates the logger counts
+    === shop log lines per second, last 600s (every 5s)
+    web          12.40 lines/s  ▁▂▂▃▅▅▆▇███▇▇▆▅
+    stderr        0.20 lines/s  ▁▁▁▁▁▁▁▁▁█▁▁▁▁▁
+    error         0.20 lines/s  ▁▁▁▁▁▁▁▁▁█▁▁▁▁▁
 """
 
 from __future__ import annotations
@@ -26,6 +37,7 @@ from controller.cli.client import (
     app_path,
     connect,
     connection_options,
+    error_text,
     print_json,
     resolve_app,
 )
@@ -37,6 +49,12 @@ MIN_EVERY = 15
 _SINCE = re.compile(r"([0-9]+)(s|m|h|d)")
 _SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _POD = re.compile(r'\bpod="([^"]*)"')
+# How the controller's 503 starts when WF_VICTORIAMETRICS_URL is not set
+# (controller.api.metrics.NOT_CONFIGURED).
+NOT_CONFIGURED = "metrics are not configured"
+FALLBACK_NOTICE = (
+    "metrics are not configured (no VictoriaMetrics): showing the log rates the logger counts"
+)
 
 
 @click.command()
@@ -57,7 +75,13 @@ def metrics(
     name = resolve_app(app)
     window = parse_since(since)
     connection = connect(controller_url, token)
-    ptypes = [proc] if proc else process_types(connection, name)
+    current = connection.request("GET", app_path(name, "/metrics"), allow=(503,))
+    if current.status_code == 503:
+        if NOT_CONFIGURED not in current.text:
+            raise click.ClickException(error_text(current))
+        log_rates(connection, name, proc, as_json)
+        return
+    ptypes = [proc] if proc else process_types_of(name, current.text)
     stop = int(time.time())
     every = max(MIN_EVERY, -(-window // CHART_POINTS))
     params = {"start": str(stop - window), "stop": str(stop), "every": f"{every}s"}
@@ -86,9 +110,36 @@ def parse_since(since: str) -> int:
     return int(found.group(1)) * _SECONDS[found.group(2)]
 
 
-def process_types(connection: Connection, app: str) -> list[str]:
+def log_rates(connection: Connection, app: str, proc: str | None, as_json: bool) -> None:
+    """The fallback: lines per second by process, stderr and error-level lines."""
+    click.echo(FALLBACK_NOTICE, err=True)
+    rates = connection.request("GET", app_path(app, "/logs/rates")).json()
+    if as_json:
+        print_json({"app": app, "source": "logger", "rates": rates})
+        return
+    click.echo("\n".join(render_rates(app, rates, proc)))
+
+
+def render_rates(app: str, rates: dict[str, Any], proc: str | None) -> list[str]:
+    times = rates["times"]
+    window = round(times[-1] - times[0] + rates["interval"]) if times else 0
+    out = [f"=== {app} log lines per second, last {window}s (every {rates['interval']:g}s)"]
+    rows = [(name, values) for name, values in sorted(rates["procs"].items())]
+    if proc:
+        rows = [(name, values) for name, values in rows if name == proc]
+    rows.append(("stderr", rates["streams"].get("stderr", [])))
+    rows.append(("error", rates["levels"].get("error", [])))
+    if not times:
+        out.append("(no lines yet)")
+        return out
+    for label, values in rows:
+        now = f"{values[-1]:.2f}" if values else "-"
+        out.append(f"{label:<10} {now:>8} lines/s  {sparkline(values)}")
+    return out
+
+
+def process_types_of(app: str, text: str) -> list[str]:
     """The process types of the app's pods, from its current metrics."""
-    text = connection.request("GET", app_path(app, "/metrics")).text
     pods = set(_POD.findall(text))
     return sorted({ptype for pod in pods if (ptype := pod_process_type(app, pod))})
 

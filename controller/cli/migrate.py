@@ -25,13 +25,20 @@ def migrate(database_url: str | None) -> None:
         raise click.ClickException(str(error)) from None
 
     # Imported here: the database stack is not needed by the other commands.
+    from controller.auth.sealing import load_sealer
     from controller.db.session import create_engine
     from controller.db.session import migrate as run_migrations
+
+    try:
+        sealer = load_sealer(settings)
+    except SettingsError as error:
+        raise click.ClickException(str(error)) from None
 
     async def run() -> None:
         engine = create_engine(settings.database_url)
         try:
-            await run_migrations(engine)
+            # The key, for the migrations that encrypt stored drain URLs.
+            await run_migrations(engine, sealer=sealer)
         finally:
             await engine.dispose()
 

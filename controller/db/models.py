@@ -5,8 +5,20 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, MetaData, String, Text
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    func,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from controller.db.types import UTCDateTime
 
 # Named constraints, so migrations can refer to them on every database.
 NAMING = {
@@ -35,7 +47,30 @@ class User(Base):
     # An argon2id PHC string; never returned by the API.
     password_hash: Mapped[str] = mapped_column(Text)
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# Usernames are unique whatever their case (`Alice` is `alice`); a name keeps
+# the case it was registered with.
+Index("uq_users_username_lower", func.lower(User.username), unique=True)
+
+
+class Bootstrap(Base):
+    """The one row saying the first user (the first admin) exists.
+
+    A registration becomes the first admin by inserting this row in its own
+    transaction; the primary key, held at 1 by a check, lets exactly one of
+    any number of concurrent first registrations commit, on SQLite and
+    PostgreSQL alike. It stays when that user goes: the platform is set up."""
+
+    __tablename__ = "bootstrap"
+    __table_args__ = (CheckConstraint("id = 1", name="one_row"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, default=1)
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class Token(Base):
@@ -45,8 +80,8 @@ class Token(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     # SHA-256 of the token: a stolen database holds no usable tokens.
     digest: Mapped[str] = mapped_column(String(64), unique=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     user: Mapped[User] = relationship(lazy="joined")
 
@@ -58,10 +93,8 @@ class App(Base):
     id: Mapped[str] = mapped_column(String(63), primary_key=True)
     uuid: Mapped[str] = mapped_column(String(36), unique=True)
     owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), default=utcnow, onupdate=utcnow
-    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     owner: Mapped[User] = relationship(lazy="joined")
 
@@ -75,7 +108,7 @@ class Permission(Base):
     user_id: Mapped[int] = mapped_column(
         ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
     )
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     user: Mapped[User] = relationship(lazy="joined")
 
@@ -85,8 +118,9 @@ class Drain(Base):
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     app_id: Mapped[str] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"), index=True)
-    # The whole URL with its credentials: only ever sent to the logger.
-    url: Mapped[str] = mapped_column(Text)
+    # The whole URL with its credentials, encrypted (controller/auth/sealing.py):
+    # opened only to be sent to the logger or shown redacted.
+    sealed_url: Mapped[str] = mapped_column(Text)
     # The logger's id for this drain; None until the logger has it.
     logger_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -3,6 +3,17 @@
 The client is synchronous, so every call runs in a thread. Configuration
 comes from the pod's service account in a cluster, else from a kubeconfig
 file (`load_api_client`); nothing here depends on where the API server is.
+
+The one place the Kubernetes client's errors become the controller's:
+
+    config.ConfigException, OSError on load   -> SchedulerError (its message)
+    ApiException 409 on create, not ours      -> Conflict
+    ApiException 404 on read or delete        -> the namespace is absent (no error)
+    any other ApiException                    -> SchedulerError with the API's Status message
+    urllib3 HTTPError, OSError (no answer)    -> SchedulerError, logged with its traceback
+
+Messages never hold the cluster's credentials: a Status message names the
+object, a transport error only its type.
 """
 
 from __future__ import annotations
@@ -14,6 +25,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import urllib3
 from kubernetes import client, config
 from kubernetes.client.rest import ApiException
 
@@ -99,9 +111,9 @@ class KubernetesScheduler:
     async def _call(self, method: Any, *args: Any) -> Any:
         try:
             return await asyncio.to_thread(method, *args, _request_timeout=self._request_timeout)
-        except ApiException:
-            raise
-        except Exception as error:  # urllib3 connection and timeout errors
+        except (urllib3.exceptions.HTTPError, OSError) as error:  # no answer: connect, timeout
+            # The traceback for the operator; the user's message holds only the type.
+            log.warning("Kubernetes API call %s failed", method.__name__, exc_info=True)
             raise SchedulerError(
                 f"cannot reach the Kubernetes API: {type(error).__name__}"
             ) from None

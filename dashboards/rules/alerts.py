@@ -23,6 +23,12 @@ ERROR_SPIKE_MIN_PER_SECOND = 1
 ERROR_SPIKE_FACTOR = 3
 # Share of a limit (CPU, memory) or of a volume at which apps are warned.
 USAGE_THRESHOLD = 0.8
+# A crash-looping container runs between back-offs: look for the waiting
+# state within this window, for CRASH_LOOP_FOR.
+CRASH_LOOP_WINDOW = "5m"
+CRASH_LOOP_FOR = "10m"
+# An OOM kill alerts for this long after it happened.
+OOM_WINDOW = "10m"
 
 
 @dataclass(frozen=True)
@@ -161,6 +167,26 @@ def app_alerts() -> list[Alert]:
             "80% full",
             "Persistent volume claim {{ $labels.persistentvolumeclaim }} of app "
             "{{ $labels.namespace }} is {{ $value | humanizePercentage }} full.",
+        ),
+        Alert(
+            "AppPodCrashLooping",
+            f"{query('apps_crash_looping', window=CRASH_LOOP_WINDOW)} >= 1",
+            CRASH_LOOP_FOR,
+            "warning",
+            "{{ $labels.proc }} of app {{ $labels.app }} is crash looping",
+            "Containers of process type {{ $labels.proc }} of app {{ $labels.app }} have "
+            "been in CrashLoopBackOff for 10 minutes; they exit soon after starting and "
+            "Kubernetes waits longer before each restart (up to 5 minutes).",
+        ),
+        Alert(
+            "AppOOMKilled",
+            f"{query('apps_oom_kills', window=OOM_WINDOW)} > 0",
+            "0m",
+            "warning",
+            "{{ $labels.proc }} of app {{ $labels.app }} was OOM-killed",
+            "A container of process type {{ $labels.proc }} of app {{ $labels.app }} was "
+            "killed in the last 10 minutes for going over its memory limit; it restarts "
+            "and may be killed again.",
         ),
         Alert(
             "AppErrorLinesSpiking",

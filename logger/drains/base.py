@@ -1,45 +1,62 @@
 """The shape every drain shares: a bounded buffer, a sender task, retries.
 
 `Drain.offer()` is the only thing ingest calls. It is synchronous, costs
-O(len(lines)) and never waits: when the buffer is full the oldest lines are
-displaced, counted (`reason="buffer_overflow"`), and the next batch starts
-with one in-band line saying how many were lost since when (Logplex's L10).
+O(len(lines)) and never waits: the buffer is a `logger.buffer.BoundedBuffer`
+under `OverflowPolicy.DROP_OLDEST`, so when it is full the oldest lines are
+displaced, counted (`reason="buffer_overflow"`, per drain and in
+`logger_discarded_events_total{component="drain"}`), and the next batch
+starts with the one loss notice, Logplex's L10 kept in its text:
+`shop[logger]: Error L10 (output buffer overflow): N lines dropped since T
+(buffer_overflow)`, marked stderr so that syslog sends it as an error.
 
 The sender task takes a batch (by count and bytes, waiting up to the sink's
 `linger` for a fuller one), hands it to the sink, and on a retryable error
 sends the same batch again after an exponential, jittered backoff; the
 buffer keeps filling (and displacing) meanwhile, so a dead sink costs memory
 bounded by `buffer_lines + batch_lines` and nothing else. A rejected batch is
-dropped and counted with the sink's reason.
+dropped and counted with the sink's reason. A sink that raises anything else
+has a bug: its traceback is logged (once per change of state), the batch is
+retried `INTERNAL_RETRIES` times and then dropped, counted as
+`reason="internal_error"`, so a bug never spins a drain forever.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import logging
 import random
 import time
+import traceback
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import Protocol
 
+from logger.buffer import L10_BUFFER_OVERFLOW, BoundedBuffer, LossCounter, OverflowPolicy
 from logger.drains.errors import RejectedDelivery, RetryableDelivery
 from logger.drains.settings import DrainSettings
 from logger.drains.state import DrainState
 from logger.drains.telemetry import DrainMetrics
 from logger.drains.url import DrainUrl
 from logger.drains.view import DrainView
-from logger.lines import STDERR, format_timestamp, platform_line
+from logger.lines import format_timestamp
 
 log = logging.getLogger("logger.drains")
 
-# The source name of in-band lines the drain writes itself: `shop[drain]: ...`.
-NOTICE_SOURCE = "drain"
+COMPONENT = "drain"
 OVERFLOW = "buffer_overflow"
 CLOSED = "closed"
+INTERNAL = "internal_error"
+# A sink that raises something other than RetryableDelivery or RejectedDelivery
+# has a bug: the batch is retried this many times (as Logplex retries a frame
+# twice, in case the bug is a transient state), then dropped and counted.
+INTERNAL_RETRIES = 2
+
+
+def _weigh(lines: list[bytes]) -> int:
+    return sum(map(len, lines))
 
 
 class Sink(Protocol):
@@ -105,6 +122,7 @@ class Drain:
         created_at: str = "",
         clock: Callable[[], int] = time.time_ns,
         rng: random.Random | None = None,
+        on_loss: LossCounter | None = None,
     ) -> None:
         self.id = drain_id
         self.app = app
@@ -116,13 +134,19 @@ class Drain:
         self._clock = clock
         self._rng = rng or random.Random()
         self._capacity = settings.buffer_lines
-        # A list rather than a deque: batches are taken as one slice and one
-        # `del` (C loops) instead of a popleft per line. The `del` moves the
-        # remaining pointers, at most buffer_lines / batch_lines per line taken.
-        self._buffer: list[bytes] = []
-        self._bytes = 0
-        self._lost = 0
-        self._lost_since = 0
+        self._on_loss = on_loss
+        # Chunks are the lists ingest offers (shared with the app's other
+        # drains, never changed): an offer is one append, a batch a few slices.
+        self._buffer: BoundedBuffer[list[bytes]] = BoundedBuffer(
+            settings.buffer_lines,
+            OverflowPolicy.DROP_OLDEST,
+            component=COMPONENT,
+            reason=OVERFLOW,
+            on_loss=self._buffer_loss,
+            weigh=_weigh,
+            code=L10_BUFFER_OVERFLOW,
+            clock=clock,
+        )
         self._inflight: Batch | None = None
         self._wakeup = asyncio.Event()
         # True while the sender lingers for a fuller batch: offers then wake it
@@ -152,35 +176,16 @@ class Drain:
     def offer(self, lines: Sequence[bytes]) -> None:
         """Queue lines for delivery; never waits. Oldest lines are displaced
         (and counted) when the buffer is full."""
-        count = len(lines)
-        if not count or self._closed:
+        if not lines or self._closed:
             return
-        buffer = self._buffer
-        overflow = len(buffer) + count - self._capacity
-        if overflow > 0:
-            lines = self._displace(overflow, lines)
-        buffer.extend(lines)
-        self._bytes += sum(map(len, lines))
+        # A list is kept as it is (the buffer slices, never changes it).
+        self._buffer.offer(lines if type(lines) is list else list(lines))
         self._idle.clear()
         if not self._lingering or self._batch_full():
             self._wakeup.set()
 
-    def _displace(self, overflow: int, lines: Sequence[bytes]) -> Sequence[bytes]:
-        buffer = self._buffer
-        if overflow >= len(buffer):
-            # Everything buffered goes, and the head of `lines` too.
-            buffer.clear()
-            self._bytes = 0
-            # islice: any Sequence (a deque cannot be sliced).
-            lines = list(itertools.islice(lines, len(lines) - self._capacity, None))
-        else:
-            self._bytes -= sum(map(len, buffer[:overflow]))
-            del buffer[:overflow]
-        if not self._lost:
-            self._lost_since = self._clock()
-        self._lost += overflow
-        self._count_drop(OVERFLOW, overflow)
-        return lines
+    def _buffer_loss(self, _component: str, reason: str, lines: int) -> None:
+        self._count_drop(reason, lines)
 
     # -- lifecycle --------------------------------------------------------------
 
@@ -202,11 +207,9 @@ class Drain:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        left = len(self._buffer) + (self._inflight.log_lines if self._inflight else 0)
+        left = self._buffer.clear() + (self._inflight.log_lines if self._inflight else 0)
         if left:
             self._count_drop(CLOSED, left)
-        self._buffer.clear()
-        self._bytes = 0
         self._inflight = None
         self._set_state(DrainState.CLOSED)
         await self._sink.close()
@@ -256,11 +259,11 @@ class Drain:
             self._inflight = batch
             await self._deliver(batch)
             self._inflight = None
-            if not self._buffer and not self._lost:
+            if self._empty():
                 self._idle.set()
 
     async def _wait_for_batch(self) -> None:
-        while not self._buffer and not self._lost:
+        while self._empty():
             self._wakeup.clear()
             await self._wakeup.wait()
         linger = self._sink.linger
@@ -277,28 +280,31 @@ class Drain:
             timer.cancel()
             self._lingering = False
 
+    def _empty(self) -> bool:
+        """Nothing to send: no line buffered and no loss to tell."""
+        return not len(self._buffer) and not self._buffer.lost
+
     def _batch_full(self) -> bool:
         settings = self._settings
-        return len(self._buffer) >= settings.batch_lines or self._bytes >= settings.batch_bytes
+        buffer = self._buffer
+        return len(buffer) >= settings.batch_lines or buffer.bytes >= settings.batch_bytes
 
     def _take_batch(self) -> Batch:
         lines: list[bytes] = []
         notices = 0
-        if self._lost:
-            lines.append(self._loss_notice())
-            notices = 1
-            self._lost = 0
         buffer = self._buffer
+        notice = buffer.take_notice(self.app)
+        if notice is not None:
+            lines.append(notice)
+            notices = 1
         max_lines = self._settings.batch_lines
         max_bytes = self._settings.batch_bytes
-        if len(buffer) <= max_lines and self._bytes <= max_bytes:
-            lines.extend(buffer)
-            buffer.clear()
-            self._bytes = 0
+        if len(buffer) <= max_lines and buffer.bytes <= max_bytes:
+            lines.extend(chain.from_iterable(buffer.take_all()))
             return Batch(lines, notices)
-        # Up to batch_lines lines in one slice; cut shorter only when they
-        # exceed batch_bytes (a line longer than that travels alone).
-        taken = buffer[:max_lines]
+        # Up to batch_lines lines; cut shorter only when they exceed
+        # batch_bytes (a line longer than that travels alone).
+        taken = list(chain.from_iterable(buffer.take(max_lines)))
         size = sum(map(len, taken))
         if size > max_bytes:
             count = size = 0
@@ -307,21 +313,13 @@ class Drain:
                     break
                 size += length
                 count += 1
+            buffer.give_back(taken[count:])
             del taken[count:]
-        del buffer[: len(taken)]
-        self._bytes -= size
         return Batch(lines + taken if lines else taken, notices)
-
-    def _loss_notice(self) -> bytes:
-        message = (
-            f"Error L10 (output buffer overflow): {self._lost} messages dropped "
-            f"since {format_timestamp(self._lost_since)}"
-        )
-        # Marked stderr so that syslog drains send it with severity error.
-        return STDERR + platform_line(self.app, NOTICE_SOURCE, message, self._clock())[1:]
 
     async def _deliver(self, batch: Batch) -> None:
         attempt = 0
+        internal_failures = 0
         while True:
             try:
                 sent = await self._sink.send(batch)
@@ -334,13 +332,43 @@ class Drain:
                 delay = self._backoff(attempt, error.retry_after)
                 self._retry(error.kind, str(error), delay)
             except Exception as error:  # a sink bug must not end the sender
+                message = f"internal error ({type(error).__name__})"
+                self._log_sink_bug(error, message)
+                if internal_failures >= INTERNAL_RETRIES:
+                    self._record_error(message)
+                    self._count_drop(INTERNAL, batch.log_lines)
+                    self._set_state(DrainState.BACKING_OFF)
+                    log.warning(
+                        "drain %s of %s dropped a batch of %d lines after %d internal errors",
+                        self.id,
+                        self.app,
+                        batch.log_lines,
+                        internal_failures + 1,
+                    )
+                    return
+                internal_failures += 1
                 delay = self._backoff(attempt, None)
-                self._retry("internal", f"internal error ({type(error).__name__})", delay)
+                self._retry("internal", message, delay)
             else:
                 self._delivered(batch, sent)
                 return
             attempt += 1
             await asyncio.sleep(delay)
+
+    def _log_sink_bug(self, error: Exception, message: str) -> None:
+        """The traceback, once per change of state or error: where the bug is,
+        without the exception's text (it may quote a URL with credentials)."""
+        if self.state is DrainState.BACKING_OFF and message == self.last_error:
+            return
+        frames = "".join(traceback.format_tb(error.__traceback__))
+        log.error(
+            "drain %s of %s (%s): the sink failed with a bug, %s:\n%s",
+            self.id,
+            self.app,
+            self.url.redacted(),
+            message,
+            frames.rstrip(),
+        )
 
     def _backoff(self, attempt: int, retry_after: float | None) -> float:
         return retry_delay(attempt, retry_after, self._settings, self._rng)
@@ -367,7 +395,9 @@ class Drain:
         self._metrics.delivered_lines.inc(lines)
         self._metrics.delivered_bytes.inc(sent)
         if self.state is DrainState.BACKING_OFF:
-            log.info("drain %s of %s (%s) is delivering again", self.id, self.app, self.url)
+            log.info(
+                "drain %s of %s (%s) is delivering again", self.id, self.app, self.url.redacted()
+            )
         self._set_state(DrainState.CONNECTED)
 
     def _record_error(self, message: str) -> None:
@@ -381,6 +411,8 @@ class Drain:
             return
         self.dropped[reason] = self.dropped.get(reason, 0) + lines
         self._metrics.dropped(reason, lines)
+        if self._on_loss is not None:
+            self._on_loss(COMPONENT, reason, lines)
 
     def _set_state(self, state: DrainState) -> None:
         if state is not self.state:

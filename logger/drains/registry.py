@@ -14,7 +14,6 @@ import contextlib
 import json
 import logging
 import os
-import re
 import secrets
 import time
 import uuid
@@ -24,6 +23,8 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry
 
+from logger.app_names import app_name_problem
+from logger.buffer import LossCounter
 from logger.drains.base import Drain, Sink
 from logger.drains.errors import (
     DrainLimitReached,
@@ -45,10 +46,8 @@ from logger.lines import format_timestamp
 log = logging.getLogger("logger.drains")
 
 STATE_VERSION = 1
-# Kubernetes label values (what app names come from): alphanumeric at both ends.
 # A state file entry; `list` is a method name inside DrainRegistry.
 _Entries = list[dict[str, Any]]
-_APP_NAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$")
 
 
 def sends_frames(url: DrainUrl) -> bool:
@@ -76,11 +75,10 @@ def make_sink(
 
 
 def check_app_name(app: str) -> None:
-    if not _APP_NAME.match(app):
-        raise InvalidAppName(
-            f"{app[:80]!r} is not a valid app name (letters, digits, '.', '_' and '-', "
-            "at most 63 characters)"
-        )
+    """InvalidAppName unless `app` follows the one app-name rule (`logger.app_names`)."""
+    problem = app_name_problem(app)
+    if problem is not None:
+        raise InvalidAppName(problem)
 
 
 class DrainRegistry:
@@ -92,9 +90,13 @@ class DrainRegistry:
         metrics_registry: CollectorRegistry,
         *,
         clock: Callable[[], int] = time.time_ns,
+        on_loss: LossCounter | None = None,
     ) -> None:
         self._settings = settings
         self._telemetry = DrainTelemetry(metrics_registry)
+        # Every line a drain gives up on also counts in the logger's
+        # logger_discarded_events_total{component="drain"}.
+        self._on_loss = on_loss
         self._clock = clock
         self._drains: dict[str, Drain] = {}
         self._tokens: dict[str, str] = {}
@@ -111,9 +113,9 @@ class DrainRegistry:
 
     # -- the hot path ---------------------------------------------------------
 
-    def deliver(self, app: str, lines: Sequence[bytes]) -> None:
+    def deliver(self, app: str, first_seq: int, lines: Sequence[bytes]) -> None:
         """Hand an app's new lines to its drains; never waits, one dict
-        lookup when the app has none."""
+        lookup when the app has none. Drains do not use `first_seq`."""
         drains = self._by_app.get(app)
         if drains is None:
             return
@@ -255,6 +257,7 @@ class DrainRegistry:
             metrics,
             created_at=str(entry.get("created_at", "")),
             clock=self._clock,
+            on_loss=self._on_loss,
         )
         self._tokens[drain_id] = token
         return drain

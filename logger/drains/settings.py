@@ -6,7 +6,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from logger.env import env_bytes, env_float, env_int, env_path, env_str, state_dir
+from foundation.env import state_dir
+from foundation.settings import (
+    FilePath,
+    Integer,
+    Seconds,
+    Setting,
+    Size,
+    Text,
+    declared,
+    from_environ,
+)
 from logger.errors import SettingsError
 
 # RFC 5426 section 3.2: senders SHOULD keep datagrams within what the path
@@ -16,7 +26,12 @@ DEFAULT_UDP_MAX_BYTES = 2048
 MIN_UDP_MAX_BYTES = 480
 # The largest UDP payload over IPv4.
 MAX_UDP_MAX_BYTES = 65507
-_OFF = {"none", "off", "-"}
+_OFF = frozenset({"none", "off", "-"})
+
+
+def _pem_file(variable: str, path: Path | None) -> None:
+    if path is not None and not path.is_file():
+        raise SettingsError(f"{variable} must name a PEM file, {path} is not a file")
 
 
 @dataclass(frozen=True)
@@ -26,24 +41,108 @@ class DrainSettings:
     `state_file` None keeps drains in memory only (`WF_DRAINS_STATE_FILE=none`);
     built from the environment, it defaults to the user's state directory."""
 
-    state_file: Path | None = None
-    per_app: int = 6
-    buffer_lines: int = 10_000
-    batch_lines: int = 500
-    batch_bytes: int = 1 << 20
-    batch_interval: float = 0.5
-    retry_base: float = 0.5
-    retry_max: float = 30.0
-    connect_timeout: float = 10.0
-    send_timeout: float = 30.0
-    flush_timeout: float = 2.0
-    ca_file: Path | None = None
-    udp_max_bytes: int = DEFAULT_UDP_MAX_BYTES
-    syslog_hostname: str = ""
-    syslog_facility: int = 1
+    state_file: Path | None = declared(
+        Setting(
+            "WF_DRAINS_STATE_FILE",
+            FilePath(off=_OFF),
+            None,
+            "Drains state file; none keeps drains in memory only.",
+            flag="--drains-state-file",
+            default_from=lambda environ: state_dir(environ) / "drains.json",
+            shown_default="$XDG_STATE_HOME/workflow/drains.json",
+        )
+    )
+    per_app: int = declared(Setting("WF_DRAINS_PER_APP", Integer(1), 6, "Drains one app may have."))
+    buffer_lines: int = declared(
+        Setting(
+            "WF_DRAIN_BUFFER_LINES",
+            Integer(1),
+            10_000,
+            "Lines buffered per drain before the oldest are dropped.",
+        )
+    )
+    batch_lines: int = declared(
+        Setting("WF_DRAIN_BATCH_LINES", Integer(1), 500, "Most lines in one batch.")
+    )
+    batch_bytes: int = declared(
+        Setting("WF_DRAIN_BATCH_BYTES", Size(1024), 1 << 20, "Most bytes in one batch.")
+    )
+    batch_interval: float = declared(
+        Setting(
+            "WF_DRAIN_BATCH_INTERVAL",
+            Seconds(),
+            0.5,
+            "Seconds an HTTP drain waits for a fuller batch.",
+        )
+    )
+    retry_base: float = declared(
+        Setting(
+            "WF_DRAIN_RETRY_BASE",
+            Seconds(0.001),
+            0.5,
+            "First retry delay, seconds; doubled per failure.",
+        )
+    )
+    retry_max: float = declared(
+        Setting(
+            "WF_DRAIN_RETRY_MAX",
+            Seconds(0.001),
+            30.0,
+            "Longest retry delay, seconds (not below WF_DRAIN_RETRY_BASE).",
+        )
+    )
+    connect_timeout: float = declared(
+        Setting("WF_DRAIN_CONNECT_TIMEOUT", Seconds(0.01), 10.0, "Seconds to connect.")
+    )
+    send_timeout: float = declared(
+        Setting("WF_DRAIN_SEND_TIMEOUT", Seconds(0.01), 30.0, "Seconds to send one batch.")
+    )
+    flush_timeout: float = declared(
+        Setting(
+            "WF_DRAIN_FLUSH_TIMEOUT",
+            Seconds(),
+            2.0,
+            "Seconds a closing drain may spend sending what it holds.",
+        )
+    )
+    ca_file: Path | None = declared(
+        Setting(
+            "WF_DRAIN_CA_FILE",
+            FilePath(),
+            None,
+            "PEM file of the CAs TLS drains trust; unset: the system's.",
+            check=_pem_file,
+        )
+    )
+    udp_max_bytes: int = declared(
+        Setting(
+            "WF_DRAIN_UDP_MAX_BYTES",
+            Integer(MIN_UDP_MAX_BYTES, MAX_UDP_MAX_BYTES),
+            DEFAULT_UDP_MAX_BYTES,
+            "Largest UDP syslog datagram; longer messages are truncated.",
+        )
+    )
+    syslog_hostname: str = declared(
+        Setting(
+            "WF_DRAIN_SYSLOG_HOSTNAME",
+            Text(),
+            "",
+            "HOSTNAME field of syslog messages; unset: the app name.",
+        )
+    )
+    syslog_facility: int = declared(
+        Setting("WF_DRAIN_SYSLOG_FACILITY", Integer(0, 23), 1, "Syslog facility (1: user).")
+    )
     # Seconds a TCP or TLS syslog drain waits for a fuller batch: a busy drain
     # sends a few milliseconds of lines per write instead of each offer's.
-    syslog_linger: float = 0.005
+    syslog_linger: float = declared(
+        Setting(
+            "WF_DRAIN_SYSLOG_LINGER",
+            Seconds(0.0, 1.0),
+            0.005,
+            "Seconds a TCP or TLS syslog drain waits for a fuller batch.",
+        )
+    )
 
     def __post_init__(self) -> None:
         if self.retry_max < self.retry_base:
@@ -59,47 +158,7 @@ class DrainSettings:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> DrainSettings:
-        state_raw = environ.get("WF_DRAINS_STATE_FILE", "").strip()
-        state_file = (
-            None
-            if state_raw.lower() in _OFF
-            else env_path(environ, "WF_DRAINS_STATE_FILE", state_dir(environ) / "drains.json")
-        )
-        ca_file = env_path(environ, "WF_DRAIN_CA_FILE", None)
-        if ca_file is not None and not ca_file.is_file():
-            raise SettingsError(f"WF_DRAIN_CA_FILE must name a PEM file, {ca_file} is not a file")
-        return cls(
-            state_file=state_file,
-            per_app=env_int(environ, "WF_DRAINS_PER_APP", cls.per_app, minimum=1),
-            buffer_lines=env_int(environ, "WF_DRAIN_BUFFER_LINES", cls.buffer_lines, minimum=1),
-            batch_lines=env_int(environ, "WF_DRAIN_BATCH_LINES", cls.batch_lines, minimum=1),
-            batch_bytes=env_bytes(environ, "WF_DRAIN_BATCH_BYTES", cls.batch_bytes, minimum=1024),
-            batch_interval=env_float(environ, "WF_DRAIN_BATCH_INTERVAL", cls.batch_interval),
-            retry_base=env_float(environ, "WF_DRAIN_RETRY_BASE", cls.retry_base, minimum=0.001),
-            retry_max=env_float(environ, "WF_DRAIN_RETRY_MAX", cls.retry_max, minimum=0.001),
-            connect_timeout=env_float(
-                environ, "WF_DRAIN_CONNECT_TIMEOUT", cls.connect_timeout, minimum=0.01
-            ),
-            send_timeout=env_float(
-                environ, "WF_DRAIN_SEND_TIMEOUT", cls.send_timeout, minimum=0.01
-            ),
-            flush_timeout=env_float(environ, "WF_DRAIN_FLUSH_TIMEOUT", cls.flush_timeout),
-            ca_file=ca_file,
-            udp_max_bytes=env_int(
-                environ,
-                "WF_DRAIN_UDP_MAX_BYTES",
-                cls.udp_max_bytes,
-                minimum=MIN_UDP_MAX_BYTES,
-                maximum=MAX_UDP_MAX_BYTES,
-            ),
-            syslog_hostname=env_str(environ, "WF_DRAIN_SYSLOG_HOSTNAME", "").strip(),
-            syslog_facility=env_int(
-                environ, "WF_DRAIN_SYSLOG_FACILITY", cls.syslog_facility, maximum=23
-            ),
-            syslog_linger=env_float(
-                environ, "WF_DRAIN_SYSLOG_LINGER", cls.syslog_linger, maximum=1.0
-            ),
-        )
+        return from_environ(cls, environ)
 
 
 def _printable_ascii(text: str) -> bool:

@@ -9,6 +9,7 @@ speaks, not a private one.
 from __future__ import annotations
 
 import base64
+import hmac
 import os
 import socket
 import ssl
@@ -20,7 +21,7 @@ from typing import Any
 import msgpack
 
 from logger.errors import ForwardError, HandshakeFailed
-from logger.forward.handshake import client_ping
+from logger.forward.handshake import ClientPing, client_ping
 
 
 @dataclass(frozen=True)
@@ -58,12 +59,24 @@ def check_ack(reply: object, chunk: str) -> None:
         raise ForwardError(f"unexpected reply instead of an ack: {reply!r}")
 
 
-def check_pong(pong: object) -> None:
-    """Raises HandshakeFailed unless the server accepted our PING."""
+def check_pong(pong: object, sent: ClientPing) -> None:
+    """Raises HandshakeFailed unless the server accepted our PING and proved,
+    with the PONG's digest over our salt and its nonce, that it knows the
+    shared key too (a server that does not is not the logger)."""
     if not (isinstance(pong, list) and len(pong) == 5 and pong[0] == "PONG"):
         raise HandshakeFailed("server did not answer the PING with a PONG")
     if pong[1] is not True:
         raise HandshakeFailed(f"server refused the handshake: {pong[2]}")
+    server_hostname, digest = pong[3], pong[4]
+    if not (isinstance(server_hostname, str | bytes) and isinstance(digest, str | bytes)):
+        raise HandshakeFailed("server's PONG has no hostname or digest string")
+    hostname = server_hostname.encode() if isinstance(server_hostname, str) else server_hostname
+    received = digest.encode() if isinstance(digest, str) else digest
+    if not hmac.compare_digest(sent.expected_pong_digest(hostname), received.lower()):
+        raise HandshakeFailed(
+            "server's PONG digest does not match the shared key: it is not the logger "
+            "or its shared key differs"
+        )
 
 
 class ForwardClient:
@@ -113,9 +126,9 @@ class ForwardClient:
         self, shared_key: bytes, hostname: str, username: bytes, password: bytes
     ) -> None:
         helo = self._receive()
-        ping, _ = client_ping(helo, shared_key, hostname, username, password)
-        self._sock.sendall(ping)
-        check_pong(self._receive())
+        sent = client_ping(helo, shared_key, hostname, username, password)
+        self._sock.sendall(sent.frame)
+        check_pong(self._receive(), sent)
 
     def _receive(self) -> Any:
         while True:

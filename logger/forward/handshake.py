@@ -102,13 +102,32 @@ class ServerHandshake:
     def _pong(self, ok: bool, reason: str, key_salt: bytes) -> PingOutcome:
         hostname = self._settings.server_hostname.encode()
         digest = (
-            _sha512_hex(key_salt, hostname, self._nonce, self._settings.shared_key) if ok else b""
+            pong_digest(key_salt, hostname, self._nonce, self._settings.shared_key) if ok else b""
         )
         pong = msgpack.packb(
             ["PONG", ok, reason, self._settings.server_hostname, digest.decode()],
             use_bin_type=True,
         )
         return PingOutcome(ok, reason, pong)
+
+
+def pong_digest(key_salt: bytes, server_hostname: bytes, nonce: bytes, shared_key: bytes) -> bytes:
+    """The PONG's proof that the server knows the shared key (hex, as bytes)."""
+    return _sha512_hex(key_salt, server_hostname, nonce, shared_key)
+
+
+@dataclass(frozen=True)
+class ClientPing:
+    """A client's PING and what checking the server's PONG needs: the salt
+    sent and the nonce received."""
+
+    frame: bytes
+    key_salt: bytes
+    nonce: bytes
+    shared_key: bytes = field(repr=False)
+
+    def expected_pong_digest(self, server_hostname: bytes) -> bytes:
+        return pong_digest(self.key_salt, server_hostname, self.nonce, self.shared_key)
 
 
 def client_ping(
@@ -118,9 +137,9 @@ def client_ping(
     username: bytes = b"",
     password: bytes = b"",
     key_salt: bytes | None = None,
-) -> tuple[bytes, bytes]:
-    """The client's PING for a decoded HELO, and the salt it used (for
-    checking the PONG). Used by `wf emit` and the benchmark client."""
+) -> ClientPing:
+    """The client's PING for a decoded HELO, with the salt and nonce the
+    PONG is checked against. Used by `wf emit` and the controller."""
     if not (isinstance(helo, list) and len(helo) == 2 and isinstance(helo[1], dict)):
         raise HandshakeFailed("server did not send a HELO")
     options = helo[1]
@@ -131,7 +150,7 @@ def client_ping(
     digest = _sha512_hex(salt, host, nonce, shared_key).decode()
     password_digest = _sha512_hex(auth_salt, username, password).decode() if auth_salt else ""
     ping = ["PING", hostname, salt, digest, username, password_digest]
-    return msgpack.packb(ping, use_bin_type=True), salt
+    return ClientPing(msgpack.packb(ping, use_bin_type=True), salt, nonce, shared_key)
 
 
 def _as_bytes(value: object) -> bytes:

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
-from logger.lines import line_process, line_time
+from logger.lines import line_process_instance, line_time
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +29,8 @@ class ReadQuery:
     after_seq: int | None = None
 
     def matches(self, stored: bytes) -> bool:
-        if self.process is not None and not line_process(stored).startswith(self.process.encode()):
+        process = self.process
+        if process is not None and not line_process_instance(stored).startswith(process.encode()):
             return False
         return self.since is None or line_time(stored) >= self.since.encode()
 
@@ -41,10 +42,16 @@ class ReadQuery:
 @dataclass(frozen=True, slots=True)
 class ReadResult:
     """Lines as (sequence number, stored line), and the app's newest sequence
-    number at the moment of reading (the point a follow continues from)."""
+    number at the moment of reading (the point a follow continues from).
+
+    `gone`: for a read with `after_seq`, how many lines after it the store no
+    longer holds (displaced from the ring, or evicted with the app's ring)
+    and so cannot return: the reader is told (`logger.buffer.gap_notice`)
+    instead of finding a silent gap. Every store implements it the same way."""
 
     lines: list[tuple[int, bytes]]
     last_seq: int
+    gone: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,9 @@
 
 Two bounds, each a setting: lines per app (the ring's capacity) and bytes
 in all (payload plus per-line overhead). Past the byte bound the apps
-written least recently are evicted whole, and counted.
+written least recently are evicted whole, and counted. The last sequence
+number of an evicted ring is remembered (a bounded map), so that a reader
+resuming past it is told how many lines went with it (`ReadResult.gone`).
 """
 
 from __future__ import annotations
@@ -10,16 +12,37 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from foundation.settings import Integer, Setting, Size, declared, from_environ
 from logger.store.base import ReadQuery, ReadResult, StoreStats
 from logger.store.ring import LINE_OVERHEAD_BYTES, AppRing
 
 
 @dataclass(frozen=True)
 class StoreSettings:
-    lines_per_app: int = 1000
-    max_bytes: int = 256 << 20
+    lines_per_app: int = declared(
+        Setting(
+            "WF_LOGGER_LINES_PER_APP",
+            Integer(1),
+            1000,
+            "Lines kept per app.",
+            flag="--lines-per-app",
+        )
+    )
+    max_bytes: int = declared(
+        Setting(
+            "WF_LOGGER_MAX_BUFFER_BYTES",
+            Size(1 << 16),
+            256 << 20,
+            "Bound on all buffered lines; past it the apps written least recently go.",
+            flag="--max-buffer-bytes",
+        )
+    )
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> StoreSettings:
+        return from_environ(cls, environ)
 
 
 def initial_seq() -> int:
@@ -27,6 +50,10 @@ def initial_seq() -> int:
     they keep increasing across an app's eviction or a logger restart and a
     client resuming with `after_seq` never mistakes new lines for old ones."""
     return time.time_ns() // 1000
+
+
+# Evicted apps whose last sequence number is remembered for `gone`.
+EVICTED_MEMORY = 10_000
 
 
 class MemoryStore:
@@ -41,6 +68,8 @@ class MemoryStore:
         self._displaced_lines = 0
         self._evicted_apps = 0
         self._evicted_lines = 0
+        # app -> the last sequence number its evicted ring had
+        self._evicted_last_seq: OrderedDict[str, int] = OrderedDict()
 
     async def append(self, app: str, lines: list[bytes]) -> int:
         return (await self.append_batch({app: lines}))[0]
@@ -66,11 +95,25 @@ class MemoryStore:
     async def read(self, app: str, query: ReadQuery) -> ReadResult:
         ring = self._rings.get(app)
         if ring is None:
-            return ReadResult([], initial_seq() - 1 if query.after_seq is None else query.after_seq)
-        return ring.read(query)
+            last_seq = initial_seq() - 1 if query.after_seq is None else query.after_seq
+            return ReadResult([], last_seq, self._gone_evicted(app, query.after_seq))
+        result = ring.read(query)
+        if query.after_seq is not None and query.after_seq < ring.start_seq - 1:
+            # The resume point is in an earlier ring of this app, evicted since.
+            evicted = self._gone_evicted(app, query.after_seq)
+            if evicted:
+                result = replace(result, gone=result.gone + evicted)
+        return result
+
+    def _gone_evicted(self, app: str, after_seq: int | None) -> int:
+        last = self._evicted_last_seq.get(app)
+        if after_seq is None or last is None:
+            return 0
+        return max(0, last - after_seq)
 
     async def delete(self, app: str) -> bool:
         ring = self._rings.pop(app, None)
+        self._evicted_last_seq.pop(app, None)  # deleted on purpose: not a loss
         if ring is None:
             return False
         self._forget(ring)
@@ -104,6 +147,10 @@ class MemoryStore:
             self._evicted_apps += 1
             self._evicted_lines += len(ring)
             self._forget(ring)
+            self._evicted_last_seq[app] = ring.last_seq
+            self._evicted_last_seq.move_to_end(app)
+            if len(self._evicted_last_seq) > EVICTED_MEMORY:
+                self._evicted_last_seq.popitem(last=False)
             if self._on_evict is not None:
                 self._on_evict(app, len(ring))
 

@@ -140,11 +140,12 @@ class RedisStore:
         self._displaced_lines = 0
         self._used_memory = 0
         self.unavailable: str | None = "not connected to Redis yet"
-        # Told the newest seq of every read, or None when Redis has no such
-        # app (the cross-replica feed starts from it).
-        self.on_read: Callable[[str, int | None], None] | None = None
         self._health_task: asyncio.Task[None] | None = None
         self._closing = asyncio.Event()
+
+    @property
+    def redis_settings(self) -> RedisSettings:
+        return self._redis_settings
 
     # -- lifecycle ---------------------------------------------------------
 
@@ -193,23 +194,14 @@ class RedisStore:
         return [first_seqs.get(app, 0) for app in lines_by_app]
 
     async def read(self, app: str, query: ReadQuery) -> ReadResult:
-        return (await self.read_counting_gone(app, query, notify=True))[0]
-
-    async def read_counting_gone(
-        self, app: str, query: ReadQuery, *, notify: bool = False
-    ) -> tuple[ReadResult, int]:
-        """The read, and how many lines after `query.after_seq` the ring no
-        longer holds (what a resume missed; the "lines gone" notice).
-        `notify`: tell `on_read` (reads for clients do, the feed's own do not)."""
+        """The read; `gone` counts the lines after `query.after_seq` the ring
+        no longer holds (displaced or expired: what a resume missed)."""
         # A filtered read needs the whole ring after after_seq, filtered here.
         reply = await self._read_reply(app, -1 if query.filtered else query.limit, query.after_seq)
         if not reply:
             # No such app: any line it gets will be past 0. (Not the clock, as
             # the memory store says: another replica's clock may lag this one's.)
-            last_seq = 0 if query.after_seq is None else query.after_seq
-            if notify and self.on_read is not None:
-                self.on_read(app, None)
-            return ReadResult([], last_seq), 0
+            return ReadResult([], 0 if query.after_seq is None else query.after_seq)
         last_seq, held = int(reply[0]), int(reply[1])
         lines: list[bytes] = reply[2:]
         picked = list(enumerate(lines, last_seq - len(lines) + 1))
@@ -217,9 +209,7 @@ class RedisStore:
             picked = [(seq, line) for seq, line in picked if query.matches(line)]
             if query.limit >= 0:
                 picked = picked[len(picked) - query.limit :] if query.limit else []
-        if notify and self.on_read is not None:
-            self.on_read(app, last_seq)
-        return ReadResult(picked, last_seq), lines_gone(query.after_seq, last_seq, held)
+        return ReadResult(picked, last_seq, lines_gone(query.after_seq, last_seq, held))
 
     async def _read_reply(self, app: str, limit: int, after_seq: int | None) -> list[Any]:
         after = "" if after_seq is None else str(after_seq)

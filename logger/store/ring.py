@@ -18,11 +18,12 @@ LINE_OVERHEAD_BYTES = 33 + 8
 
 
 class AppRing:
-    __slots__ = ("_capacity", "_lines", "next_seq", "payload_bytes")
+    __slots__ = ("_capacity", "_lines", "next_seq", "payload_bytes", "start_seq")
 
     def __init__(self, capacity: int, first_seq: int) -> None:
         self._capacity = capacity
         self._lines: deque[bytes] = deque(maxlen=capacity)
+        self.start_seq = first_seq  # the ring's first line ever
         self.next_seq = first_seq
         self.payload_bytes = 0
 
@@ -32,6 +33,15 @@ class AppRing:
     @property
     def last_seq(self) -> int:
         return self.next_seq - 1
+
+    @property
+    def first_held_seq(self) -> int:
+        return self.next_seq - len(self._lines)
+
+    def gone_after(self, after_seq: int) -> int:
+        """Lines of this ring after `after_seq` that it no longer holds."""
+        start = max(after_seq + 1, self.start_seq)
+        return max(0, self.first_held_seq - start)
 
     @property
     def accounted_bytes(self) -> int:
@@ -73,6 +83,7 @@ class AppRing:
             return ReadResult(
                 [(first_seq + start + i, line) for i, line in enumerate(islice(ring, start, None))],
                 last_seq,
+                self._gone(query),
             )
         picked: list[tuple[int, bytes]] = []
         seq = last_seq
@@ -83,4 +94,7 @@ class AppRing:
                 picked.append((seq, line))
             seq -= 1
         picked.reverse()
-        return ReadResult(picked, last_seq)
+        return ReadResult(picked, last_seq, self._gone(query))
+
+    def _gone(self, query: ReadQuery) -> int:
+        return 0 if query.after_seq is None else self.gone_after(query.after_seq)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from metrics.catalog.selectors import (
     BACKING_OFF,
+    CRASH_LOOP,
     ERROR_LEVELS,
     Role,
     Selectors,
@@ -106,6 +107,50 @@ class AppsQueries(Selectors):
             f"/ kubelet_volume_stats_capacity_bytes{{{selector}}})"
         )
 
+    # -- the Kubernetes watcher's per-app series (on the logger's /metrics) -----------
+    # `max`, not `sum`: one watcher runs per cluster, and two for a moment
+    # during a rollout would otherwise count each pod twice.
+
+    def apps_pods_by_phase(self, app: str = "") -> str:
+        """Pods now, per process type and phase (labels: app, proc, phase)."""
+        selector = matchers(self._logger(), self._app_label(app))
+        return f"max by (app, proc, phase) (kubernetes_app_pods{{{selector}}})"
+
+    def apps_crash_looping(self, window: str, app: str = "") -> str:
+        """Containers in CrashLoopBackOff at any time within `window`, per process
+        type (labels: app, proc); a crash-looping container is running between
+        its back-offs, hence the window."""
+        selector = matchers(self._logger(), self._app_label(app), CRASH_LOOP)
+        return (
+            f"max by (app, proc) (max_over_time(kubernetes_app_waiting_containers"
+            f"{{{selector}}}[{check_window(window)}]))"
+        )
+
+    def apps_oom_kills(self, window: str, app: str = "") -> str:
+        """Containers OOM-killed within `window`, per process type (labels: app, proc)."""
+        selector = matchers(self._logger(), self._app_label(app))
+        return (
+            f"max by (app, proc) (increase(kubernetes_app_oom_kills_total"
+            f"{{{selector}}}[{check_window(window)}]))"
+        )
+
+    def apps_watched_restarts(self, window: str, app: str = "") -> str:
+        """Container restarts within `window`, per process type (labels: app, proc),
+        as the watcher saw them."""
+        selector = matchers(self._logger(), self._app_label(app))
+        return (
+            f"max by (app, proc) (increase(kubernetes_app_container_restarts_total"
+            f"{{{selector}}}[{check_window(window)}]))"
+        )
+
+    def apps_last_terminated(self, app: str = "") -> str:
+        """Containers by the reason their last run ended, per process type
+        (labels: app, proc, reason: OOMKilled, Error, Completed, ..., other)."""
+        selector = matchers(self._logger(), self._app_label(app))
+        return (
+            f"max by (app, proc, reason) (kubernetes_app_last_terminated_containers{{{selector}}})"
+        )
+
     # -- the logger's per-app series -------------------------------------------------
 
     def apps_error_lines_rate(self, window: str, app: str = "") -> str:
@@ -164,6 +209,11 @@ class AppsQueries(Selectors):
             "apps_restarts": self.apps_restarts(window, app),
             "apps_pods_unhealthy": self.apps_pods_unhealthy(app),
             "apps_volume_used_ratio": self.apps_volume_used_ratio(app),
+            "apps_pods_by_phase": self.apps_pods_by_phase(app),
+            "apps_crash_looping": self.apps_crash_looping(window, app),
+            "apps_oom_kills": self.apps_oom_kills(window, app),
+            "apps_watched_restarts": self.apps_watched_restarts(window, app),
+            "apps_last_terminated": self.apps_last_terminated(app),
             "apps_error_lines_rate": self.apps_error_lines_rate(window, app),
             "apps_log_bytes_rate": self.apps_log_bytes_rate(window, app),
             "app_drain_delivered_rate": self.app_drain_delivered_rate(window, app),

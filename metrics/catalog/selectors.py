@@ -14,6 +14,7 @@ _REGEX_SPECIAL = re.compile(r"([\\.^$*+?()\[\]{}|])")
 # Matchers more than one query uses (a logger series' label values).
 ERROR_LEVELS = 'level=~"error|fatal"'
 BACKING_OFF = 'state="backing_off"'
+CRASH_LOOP = 'reason="CrashLoopBackOff"'
 
 
 class Source(StrEnum):

@@ -89,7 +89,7 @@ def database_url(tmp_path: Path, migrated_sqlite: Path) -> str:
 
 
 @pytest.fixture
-def settings(logger: Logger, database_url: str) -> ControllerSettings:
+def settings(logger: Logger, database_url: str, tmp_path: Path) -> ControllerSettings:
     return ControllerSettings(
         database_url=database_url,
         logger_url=logger.url,
@@ -100,6 +100,7 @@ def settings(logger: Logger, database_url: str) -> ControllerSettings:
         password_time_cost=1,
         max_body_bytes=4096,
         max_follow_timeout=30.0,
+        secret_key_file=tmp_path / "controller-secret.key",
     )
 
 

@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from controller.api.access import DNS_LABEL
 from controller.api.names import generate_name
+from logger.app_names import DNS_LABEL
 from tests.controller.conftest import Client, Logger, Users
 from tests.support.services import free_port
 

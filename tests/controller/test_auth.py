@@ -3,14 +3,17 @@ and secrets never shown or stored in the clear."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 
 import pytest
 from sqlalchemy import select
 
-from controller.auth.ratelimit import LoginLimiter
+from controller.auth.ratelimit import AttemptLimiter
 from controller.db.models import Token, User
 from controller.db.session import create_engine, session_factory
+from controller.errors import TooManyRequests
 from controller.settings import ControllerSettings, Registration
 from tests.controller.conftest import PASSWORD, Client, MakeClient, Users
 
@@ -149,24 +152,30 @@ async def test_login_attempts_are_rate_limited(make_client: MakeClient) -> None:
     assert "too many failed logins" in (await reply.json())["detail"]
 
 
-def test_limiter_window_and_success_reset() -> None:
-    now = [0.0]
-    limiter = LoginLimiter(2, 10.0, clock=lambda: now[0], max_keys=3)
-    limiter.failed("user:a", "address:1")
-    assert limiter.retry_after("user:a") == 0
-    limiter.failed("user:a", "address:1")
-    assert limiter.retry_after("user:a") == 11
-    now[0] = 5.0
-    assert limiter.retry_after("user:a", "address:1") == 6
-    now[0] = 10.5
-    assert limiter.retry_after("user:a") == 0
-    limiter.failed("user:b")
-    limiter.failed("user:b")
-    limiter.succeeded("user:b")
-    assert limiter.retry_after("user:b") == 0
-    for key in ("k1", "k2", "k3", "k4"):
-        limiter.failed(key)
-    assert len(limiter._failures) == 3  # bounded: the oldest key was forgotten
+async def test_limiter_window_and_success_reset() -> None:
+    limiter = AttemptLimiter(ControllerSettings(login_attempts=2, login_window=1.0))
+    try:
+        for _ in range(2):
+            await limiter.attempt(limiter.login_limits("a", "1"), "failed logins")
+        with pytest.raises(TooManyRequests) as refused:
+            await limiter.attempt(limiter.login_limits("A", "1"), "failed logins")
+        assert refused.value.retry_after == 1
+        # Another address, or another user at this address, is not held back.
+        await limiter.attempt(limiter.login_limits("a", "2"), "failed logins")
+        await limiter.attempt(limiter.login_limits("b", "1"), "failed logins")
+        deadline = time.monotonic() + 10
+        while True:  # the window passes
+            try:
+                await limiter.attempt(limiter.login_limits("a", "1"), "failed logins")
+                break
+            except TooManyRequests:
+                assert time.monotonic() < deadline
+                await asyncio.sleep(0.05)
+        await limiter.attempt(limiter.login_limits("a", "1"), "failed logins")
+        await limiter.login_succeeded("a", "1")
+        await limiter.attempt(limiter.login_limits("a", "1"), "failed logins")
+    finally:
+        await limiter.close()
 
 
 async def test_passwords_and_tokens_are_stored_hashed_and_never_shown(

@@ -116,3 +116,13 @@ async def test_perms_add_list_remove_and_errors(client: Client, users: Users) ->
     )
     assert (await client.delete("/v2/apps/shop/perms/bob", headers=alice)).status == 204
     assert (await client.get("/v2/apps/shop", headers=users.headers("bob"))).status == 404
+
+
+async def test_perms_find_users_whatever_the_case(client: Client, users: Users) -> None:
+    alice = users.headers("alice")
+    # Usernames are unique whatever their case, so a collaborator is too.
+    assert (await client.delete("/v2/apps/shop/perms/BOB", headers=alice)).status == 204
+    assert (await client.get("/v2/apps/shop", headers=users.headers("bob"))).status == 404
+    reply = await client.post("/v2/apps/shop/perms", json={"username": "Bob"}, headers=alice)
+    assert (reply.status, await reply.json()) == (201, {"username": "bob"})
+    assert (await client.get("/v2/apps/shop", headers=users.headers("bob"))).status == 200

@@ -157,6 +157,8 @@ def container_series(now_ms: int) -> str:
     kube = f'job="{s.kube_state_job}",{ns}="{APP}",{pod}="{POD}"'
     kubelet = f'job="{s.kubelet_job}",{ns}="{APP}",persistentvolumeclaim="data-shop-0"'
     web, eth0 = f'{ctr}="web"', 'interface="eth0"'
+    # The Kubernetes watcher's series, as a logger running it exports them.
+    watched = f'job="{s.logger_job}",app="{APP}",proc="web"'
     lines: list[str] = []
     for step in range(41):
         at = now_ms - (40 - step) * 15_000
@@ -175,6 +177,12 @@ def container_series(now_ms: int) -> str:
             # 90% full: above the 80% threshold.
             (f"kubelet_volume_stats_used_bytes{{{kubelet}}}", 9e9),
             (f"kubelet_volume_stats_capacity_bytes{{{kubelet}}}", 10e9),
+            (f'kubernetes_app_pods{{{watched},phase="Running"}}', 1),
+            (f'kubernetes_app_waiting_containers{{{watched},reason="CrashLoopBackOff"}}',
+             int(step > 30)),
+            (f'kubernetes_app_last_terminated_containers{{{watched},reason="OOMKilled"}}', 1),
+            (f"kubernetes_app_oom_kills_total{{{watched}}}", int(step > 30)),
+            (f"kubernetes_app_container_restarts_total{{{watched}}}", int(step > 30)),
         ]  # fmt: skip
         lines.extend(f"{name} {value} {at}" for name, value in samples)
     return "\n".join(lines) + "\n"

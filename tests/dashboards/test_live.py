@@ -175,7 +175,8 @@ def test_an_app_alert_on_a_recorded_series_fires_in_vmalert(vmalert: VmAlert) ->
 
 def test_alerts_fire_with_cause_and_stay_silent_without(vmalert: VmAlert) -> None:
     """The real logger discarded, errored and dropped; the imported app
-    restarted. Nothing is down, evicted, Failed, or near its memory limit
+    restarted, crash-looped and was OOM-killed (as the Kubernetes watcher
+    would export it). Nothing is down, evicted, Failed, or near its memory limit
     (0.3 GB of 1 GB)."""
     caused = {
         "LoggerDiscardingLines",
@@ -184,6 +185,8 @@ def test_alerts_fire_with_cause_and_stay_silent_without(vmalert: VmAlert) -> Non
         "LogDrainBackingOff",
         "AppContainerRestarts",
         "AppVolumeFull",
+        "AppPodCrashLooping",
+        "AppOOMKilled",
     }
     for name in sorted(caused):
         vmalert.wait_firing(name)

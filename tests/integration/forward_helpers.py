@@ -313,20 +313,24 @@ async def steady_sender(
 def metric_value(text: str, sample: str, labels: Mapping[str, str] | None = None) -> float:
     """The value of one sample of a Prometheus exposition.
 
-    A labelled series that was never touched is 0; a metric name the
-    exposition does not know at all is an error (so a typo cannot pass)."""
-    wanted = dict(labels or {})
+    The labels select as in PromQL's `sum(sample{labels})`: the sum of every
+    series that has them (so a label added to a metric later, such as
+    `component`, does not change what a test reads). A labelled series that
+    was never touched is 0; a metric name the exposition does not know at
+    all is an error (so a typo cannot pass)."""
+    wanted = dict(labels or {}).items()
     known = False
+    total = 0.0
     for family in text_string_to_metric_families(text):
         if family.name not in (sample, sample.removesuffix("_total")):
             continue
         known = True
         for found in family.samples:
-            if found.name == sample and found.labels == wanted:
-                return float(found.value)
+            if found.name == sample and wanted <= found.labels.items():
+                total += float(found.value)
     if not known:
         raise KeyError(f"no metric {sample} in the exposition")
-    return 0.0
+    return total
 
 
 # --- the logger under test -------------------------------------------------------

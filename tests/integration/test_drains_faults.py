@@ -56,7 +56,7 @@ async def test_https_sink_down_at_start(
     await https_sink.stop()
     async with running(settings_for(tmp_path, ca_file)) as (registry, _):
         drain = await add(registry, https_sink.url())
-        registry.deliver("shop", lines(0, 50))
+        registry.deliver("shop", 0, lines(0, 50))
         assert await poll_until(lambda: drain.state is DrainState.BACKING_OFF, 5)
         assert drain.last_error == f"connection to 127.0.0.1:{https_sink.port} refused"
         await https_sink.start()
@@ -70,14 +70,14 @@ async def test_https_sink_dies_mid_stream_and_comes_back_within_the_buffer(
 ) -> None:
     async with running(settings_for(tmp_path, ca_file)) as (registry, metrics):
         drain = await add(registry, https_sink.url())
-        registry.deliver("shop", lines(0, 50))
+        registry.deliver("shop", 0, lines(0, 50))
         assert await drain.wait_idle(5)
         # It hangs up in the middle of a request, then goes away entirely.
         https_sink.answer(0)
-        registry.deliver("shop", lines(50, 60))
+        registry.deliver("shop", 0, lines(50, 60))
         assert await poll_until(lambda: drain.state is DrainState.BACKING_OFF, 5)
         await https_sink.stop()
-        registry.deliver("shop", lines(60, 400))
+        registry.deliver("shop", 0, lines(60, 400))
         assert await poll_until(lambda: drain.retries >= 3, 5)
         await https_sink.start()
         assert await drain.wait_idle(10)
@@ -102,12 +102,12 @@ async def test_past_the_buffer_the_loss_is_counted_and_told_in_band(
     await https_sink.stop()
     async with running(settings, clock) as (registry, metrics):
         drain = await add(registry, https_sink.url())
-        registry.deliver("shop", lines(0, 10))  # taken as a batch, then retried
+        registry.deliver("shop", 0, lines(0, 10))  # taken as a batch, then retried
         assert await poll_until(lambda: drain.state is DrainState.BACKING_OFF, 5)
         clock.now = T0 + 60 * 10**9
-        registry.deliver("shop", lines(10, 200))  # 10..99 displaced
+        registry.deliver("shop", 0, lines(10, 200))  # 10..99 displaced
         clock.now = T0 + 61 * 10**9
-        registry.deliver("shop", lines(200, 260))  # 100..159 displaced
+        registry.deliver("shop", 0, lines(200, 260))  # 100..159 displaced
         assert drain.buffered_lines == 100
         clock.now = T0 + 90 * 10**9
         await https_sink.start()
@@ -119,9 +119,9 @@ async def test_past_the_buffer_the_loss_is_counted_and_told_in_band(
         delivered = metrics.get_sample_value("logger_drain_delivered_lines_total", labels)
         view = registry.list("shop")[0]
     notice = (
-        f"<11>1 {format_timestamp(T0 + 90 * 10**9)} shop shop drain - - "
-        "Error L10 (output buffer overflow): 150 messages dropped since "
-        f"{format_timestamp(T0 + 60 * 10**9)}"
+        f"<11>1 {format_timestamp(T0 + 90 * 10**9)} shop shop logger - - "
+        "Error L10 (output buffer overflow): 150 lines dropped since "
+        f"{format_timestamp(T0 + 60 * 10**9)} (buffer_overflow)"
     ).encode()
     assert https_sink.accepted_messages() == [
         *[syslog(n) for n in range(10)],
@@ -148,7 +148,7 @@ async def test_a_sink_that_never_reads_slows_nothing_else(tmp_path: Path, rsyslo
             for round_number in range(rounds):
                 batch = lines(round_number * per_round, (round_number + 1) * per_round, 500)
                 started = time.perf_counter()
-                registry.deliver("shop", batch)
+                registry.deliver("shop", 0, batch)
                 durations.append(time.perf_counter() - started)
                 await poll_until(lambda: False, 0.005)
             assert max(durations) < 0.05, durations

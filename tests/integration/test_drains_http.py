@@ -54,7 +54,7 @@ async def test_logplex_frames_headers_and_batches(
 ) -> None:
     async with running(settings_for(tmp_path, ca_file)) as (registry, _):
         drain = await add(registry, https_sink.url())
-        registry.deliver("shop", lines(10))
+        registry.deliver("shop", 0, lines(10))
         assert await drain.wait_idle(5)
     requests = https_sink.requests
     assert [request.headers["Logplex-Msg-Count"] for request in requests] == ["4", "4", "2"]
@@ -83,7 +83,7 @@ async def test_batches_by_bytes_and_by_time(
     wide = [stored_line("shop", "web.1", f"{n:02d}" + "w" * 400, T0) for n in range(5)]
     async with running(settings) as (registry, _):
         drain = await add(registry, https_sink.url())
-        registry.deliver("shop", wide)
+        registry.deliver("shop", 0, wide)
         assert await drain.wait_idle(5)
     assert [len(request.messages) for request in https_sink.requests] == [2, 2, 1]
     https_sink.requests.clear()
@@ -91,9 +91,9 @@ async def test_batches_by_bytes_and_by_time(
     settings = settings_for(tmp_path, ca_file, batch_lines=100, batch_interval=0.3)
     async with running(replace(settings, state_file=None)) as (registry, _):
         drain = await add(registry, https_sink.url())
-        registry.deliver("shop", lines(3))
+        registry.deliver("shop", 0, lines(3))
         await poll_until(lambda: False, 0.05)
-        registry.deliver("shop", lines(2, start=3))
+        registry.deliver("shop", 0, lines(2, start=3))
         assert await drain.wait_idle(5)
     assert [request.messages for request in https_sink.requests] == [[syslog(n) for n in range(5)]]
 
@@ -105,7 +105,7 @@ async def test_retry_on_500_and_429_keeps_the_frame_id(
     https_sink.answer(429, retry_after="0")
     async with running(settings_for(tmp_path, ca_file)) as (registry, metrics):
         drain = await add(registry, https_sink.url())
-        registry.deliver("shop", lines(3))
+        registry.deliver("shop", 0, lines(3))
         assert await drain.wait_idle(5)
         labels = {"drain_id": drain.id, "app": "shop", "scheme": "https"}
         retries_5xx = metrics.get_sample_value(
@@ -129,7 +129,7 @@ async def test_retry_after_is_waited(tmp_path: Path, ca_file: Path, https_sink: 
     https_sink.answer(429, retry_after="0.4")
     async with running(settings_for(tmp_path, ca_file, retry_max=1.0)) as (registry, _):
         drain = await add(registry, https_sink.url())
-        registry.deliver("shop", lines(1))
+        registry.deliver("shop", 0, lines(1))
         assert await drain.wait_idle(5)
     first, second = https_sink.requests
     assert second.received_at - first.received_at >= 0.39
@@ -141,9 +141,9 @@ async def test_400_drops_the_batch_and_counts_it_with_the_status(
     https_sink.answer(400)
     async with running(settings_for(tmp_path, ca_file)) as (registry, metrics):
         drain = await add(registry, https_sink.url())
-        registry.deliver("shop", lines(3))
+        registry.deliver("shop", 0, lines(3))
         assert await drain.wait_idle(5)
-        registry.deliver("shop", lines(2, start=3))
+        registry.deliver("shop", 0, lines(2, start=3))
         assert await drain.wait_idle(5)
         labels = {"drain_id": drain.id, "app": "shop", "scheme": "https"}
         dropped = metrics.get_sample_value(
@@ -167,7 +167,7 @@ async def test_credentials_become_basic_auth_and_are_never_shown(
     caplog.set_level(logging.DEBUG)
     async with running(settings_for(tmp_path, ca_file)) as (registry, metrics):
         drain = await add(registry, url)
-        registry.deliver("shop", lines(2))
+        registry.deliver("shop", 0, lines(2))
         assert await drain.wait_idle(5)
         shown = [
             json.dumps(registry.list("shop")[0].to_json()),
@@ -194,7 +194,7 @@ async def test_credentials_become_basic_auth_and_are_never_shown(
 async def test_ndjson_format(tmp_path: Path, ca_file: Path, https_sink: HttpsSink) -> None:
     async with running(settings_for(tmp_path, ca_file)) as (registry, _):
         drain = await add(registry, https_sink.url(query="format=ndjson"))
-        registry.deliver("shop", [stored_line("shop", "web.1", "a\nb", T0, b"e")])
+        registry.deliver("shop", 0, [stored_line("shop", "web.1", "a\nb", T0, b"e")])
         assert await drain.wait_idle(5)
     (request,) = https_sink.requests
     assert request.headers["Content-Type"] == "application/x-ndjson"
@@ -215,7 +215,7 @@ async def test_ndjson_format(tmp_path: Path, ca_file: Path, https_sink: HttpsSin
 async def test_bad_certificate_is_a_clear_error(tmp_path: Path, https_sink: HttpsSink) -> None:
     async with running(settings_for(tmp_path, None)) as (registry, _):
         drain = await add(registry, https_sink.url())
-        registry.deliver("shop", lines(1))
+        registry.deliver("shop", 0, lines(1))
         assert await poll_until(lambda: drain.state is DrainState.BACKING_OFF, 5)
         assert drain.last_error == (
             f"TLS certificate verification failed for 127.0.0.1:{https_sink.port}: "

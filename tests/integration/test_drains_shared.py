@@ -88,7 +88,7 @@ async def test_two_drains_of_an_app_send_byte_identical_streams(
         assert shared is not None
         assert shared.sharers == 2
         for start in range(0, len(lines), 97):
-            registry.deliver("shop", lines[start : start + 97])
+            registry.deliver("shop", 0, lines[start : start + 97])
             if start % 970 == 0:
                 await asyncio.sleep(0)
         for drain_id in ids:
@@ -108,7 +108,7 @@ async def test_one_drain_removed_the_other_keeps_delivering(
     encoder = SyslogEncoder("shop")
     async with running(quick_settings(tmp_path)) as (registry, _):
         kept, removed = [await add_tcp(registry, receiver.port) for receiver in receivers]
-        registry.deliver("shop", first)
+        registry.deliver("shop", 0, first)
         for drain_id in (kept, removed):
             drain = registry.drain(drain_id)
             assert drain is not None
@@ -117,7 +117,7 @@ async def test_one_drain_removed_the_other_keeps_delivering(
         shared = registry.shared_frames("shop")
         assert shared is not None
         assert (shared.sharers, shared.cached_lines) == (1, 0)
-        registry.deliver("shop", second)
+        registry.deliver("shop", 0, second)
         drain = registry.drain(kept)
         assert drain is not None
         assert await drain.wait_idle(10)

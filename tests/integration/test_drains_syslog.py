@@ -52,7 +52,7 @@ async def test_tcp_every_line_once_in_order_with_app_procid_and_time(
     async with running(settings_for(tmp_path, None)) as (registry, metrics):
         view = await registry.add("shop", f"syslog+tcp://127.0.0.1:{rsyslog.tcp_port}")
         for start in range(0, len(lines), 37):
-            registry.deliver("shop", lines[start : start + 37])
+            registry.deliver("shop", 0, lines[start : start + 37])
         drain = registry.drain(view.id)
         assert drain is not None
         assert await drain.wait_idle(10)
@@ -68,7 +68,7 @@ async def test_tls_with_the_ca_file(tmp_path: Path, rsyslog: Rsyslog, ca_file: P
     lines, expected = interleaved(50)
     async with running(settings_for(tmp_path, ca_file)) as (registry, _):
         view = await registry.add("shop", f"syslog+tls://127.0.0.1:{rsyslog.tls_port}")
-        registry.deliver("shop", lines)
+        registry.deliver("shop", 0, lines)
         drain = registry.drain(view.id)
         assert drain is not None
         assert await drain.wait_idle(10)
@@ -88,7 +88,7 @@ async def test_udp_one_datagram_per_line_truncated_to_the_limit(
     lines.append(stored_line("shop", "web.1", long_message, T0 + 10**9, b"e"))
     async with running(settings) as (registry, metrics):
         view = await registry.add("shop", f"syslog+udp://127.0.0.1:{rsyslog.udp_port}")
-        registry.deliver("shop", lines)
+        registry.deliver("shop", 0, lines)
         drain = registry.drain(view.id)
         assert drain is not None
         assert await drain.wait_idle(10)
@@ -107,7 +107,7 @@ async def test_rsyslog_down_at_start_then_up(tmp_path: Path, stopped_rsyslog: Rs
     port = stopped_rsyslog.tcp_port
     async with running(settings_for(tmp_path, None)) as (registry, _):
         view = await registry.add("shop", f"syslog://127.0.0.1:{port}")
-        registry.deliver("shop", lines)
+        registry.deliver("shop", 0, lines)
         drain = registry.drain(view.id)
         assert drain is not None
         assert await poll_until(lambda: drain.state is DrainState.BACKING_OFF, 5)
@@ -127,11 +127,11 @@ async def test_rsyslog_restart_between_batches_loses_nothing(
         view = await registry.add("shop", f"syslog://127.0.0.1:{rsyslog.tcp_port}")
         drain = registry.drain(view.id)
         assert drain is not None
-        registry.deliver("shop", lines[:half])
+        registry.deliver("shop", 0, lines[:half])
         assert await drain.wait_idle(10)
         assert len(await rsyslog.wait_for(half)) == half
         await rsyslog.stop()
-        registry.deliver("shop", lines[half:])
+        registry.deliver("shop", 0, lines[half:])
         assert await poll_until(lambda: drain.state is DrainState.BACKING_OFF, 5)
         await rsyslog.start()
         assert await drain.wait_idle(10)
@@ -143,7 +143,7 @@ async def test_bad_certificate_is_a_clear_error(tmp_path: Path, rsyslog: Rsyslog
     # No CA file: the test CA is not trusted.
     async with running(settings_for(tmp_path, None)) as (registry, _):
         view = await registry.add("shop", f"syslog+tls://127.0.0.1:{rsyslog.tls_port}")
-        registry.deliver("shop", [stored_line("shop", "web.1", "hello", T0)])
+        registry.deliver("shop", 0, [stored_line("shop", "web.1", "hello", T0)])
         drain = registry.drain(view.id)
         assert drain is not None
         assert await poll_until(lambda: drain.last_error is not None, 5)
@@ -159,7 +159,7 @@ async def test_bad_certificate_is_a_clear_error(tmp_path: Path, rsyslog: Rsyslog
 async def test_unresolvable_host(tmp_path: Path) -> None:
     async with running(settings_for(tmp_path, None)) as (registry, metrics):
         view = await registry.add("shop", "syslog+tls://drain-sink.invalid:6514")
-        registry.deliver("shop", [stored_line("shop", "web.1", "hello", T0)])
+        registry.deliver("shop", 0, [stored_line("shop", "web.1", "hello", T0)])
         drain = registry.drain(view.id)
         assert drain is not None
         assert await poll_until(lambda: drain.retries >= 2, 5)

@@ -879,7 +879,12 @@ async def test_records_without_an_app_are_discarded(start_logger: StartLogger) -
             entry(fixext8_time(BASE_NS), {"log": "no app 2", "kubernetes": no_labels}),
         ]
         await conn.send_and_ack(forward_frame("kube.var.log", entries, options_map("n1")), "n1")
-        for tag in ["app.", "application.shop", "app.bad name"]:
+        # `app.` has no name, `application.shop` is not the convention, `kube` neither.
+        for tag in ["app.", "application.shop", "kube"]:
+            frame = message_frame(tag, fixext8_time(BASE_NS), {"log": "x"}, options_map(tag))
+            await conn.send_and_ack(frame, tag)
+        # A name that breaks the app-name rule has a reason of its own.
+        for tag in ["app.bad name", "app.Shop.web"]:
             frame = message_frame(tag, fixext8_time(BASE_NS), {"log": "x"}, options_map(tag))
             await conn.send_and_ack(frame, tag)
     finally:
@@ -888,6 +893,7 @@ async def test_records_without_an_app_are_discarded(start_logger: StartLogger) -
     assert await logger.lines("kube") == []
     assert await logger.lines("application") == []
     assert await logger.metric("logger_discarded_events_total", reason="no_app") == 5
+    assert await logger.metric("logger_discarded_events_total", reason="invalid_app_name") == 2
     assert await logger.metric("logger_buffered_apps") == 1
 
 

@@ -14,6 +14,7 @@ from logger.components import COMPONENTS
 from logger.config import ApiSettings, LoggerSettings
 from logger.lines import platform_line
 from logger.store.memory import StoreSettings
+from logger.store.redis_feed import ReplicatedTailHub
 from logger.store.redis_settings import RedisSettings
 from tests.support.redis import RedisServer
 
@@ -42,10 +43,17 @@ async def write(app: web.Application, count: int, start: int = 0, process: str =
     await app[COMPONENTS].ingestor.store_lines("shop", lines)
 
 
+def live(app: web.Application) -> bool:
+    hub = app[COMPONENTS].hub
+    assert isinstance(hub, ReplicatedTailHub)
+    return bool(hub.follower_count) and hub.feed.is_live("shop")
+
+
 async def followed(*apps: web.Application) -> None:
-    """Wait until each replica has its follower (subscribed before its history read)."""
+    """Wait until each replica has its follower, live (its subscription
+    confirmed before its history read)."""
     deadline = asyncio.get_running_loop().time() + 10
-    while not all(app[COMPONENTS].hub.follower_count for app in apps):
+    while not all(live(app) for app in apps):
         assert asyncio.get_running_loop().time() < deadline, "the followers did not connect"
         await asyncio.sleep(0.01)
 
@@ -169,7 +177,8 @@ async def test_a_lost_subscriber_connection_is_filled_from_the_ring(
     producer = asyncio.create_task(produce())
     response = await client_b.get(
         "/logs/shop",
-        params={"follow": "true", "timeout": "3", "log_lines": "0", "format": "json"},
+        # All of the history, then live: each line once, whenever the history read ran.
+        params={"follow": "true", "timeout": "3", "log_lines": "-1", "format": "json"},
     )
     got = rows(await response.text())
     await producer
@@ -195,6 +204,8 @@ async def test_lines_gone_from_the_ring_are_announced(
     got += rows(await response.text())
     messages = [str(row["message"]) for row in got]
     assert messages[:5] == [f"m{i}" for i in range(5)]
-    assert messages[5] == f"30 lines dropped since seq {got[4]['seq']} (no longer in the ring)"
+    # The one gap notice of every store, before the oldest line still held.
+    assert messages[5] == f"30 lines dropped before {got[6]['time']} (no_longer_buffered)"
+    assert got[5]["seq"] == int(str(got[4]["seq"])) + 30
     assert messages[6:] == [f"m{i}" for i in range(35, 55)]
     assert b[COMPONENTS].hub.feed.gone_lines == 30  # type: ignore[attr-defined]

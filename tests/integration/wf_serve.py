@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -35,19 +35,29 @@ class Server:
 
 
 @contextmanager
-def wf_serve(directory: Path, *extra: str) -> Iterator[Server]:
-    """Logger and controller in one `wf serve`, state under `directory`."""
-    http_port, forward_port, controller_port = free_port(), free_port(), free_port()
+def wf_serve(
+    directory: Path,
+    *extra: str,
+    ports: tuple[int, int, int] | None = None,
+    environment: Mapping[str, str] | None = None,
+) -> Iterator[Server]:
+    """Logger and controller in one `wf serve`, state under `directory`.
+
+    `ports` (HTTP, forward, controller) lets a test start a second server
+    where a stopped one was; `environment` adds variables for this one."""
+    http_port, forward_port, controller_port = ports or (free_port(), free_port(), free_port())
     log_path = directory / "serve.log"
     env = {
         **os.environ,
+        **(environment or {}),
         "WF_DRAINS_STATE_FILE": "none",
+        "WF_HISTORY_DIR": str(directory / "history"),
         # The smallest allowed password hashing cost keeps the tests fast.
         "WF_PASSWORD_MEMORY_KIB": "8192",
         "WF_PASSWORD_TIME_COST": "1",
         "WF_DRAIN_BATCH_INTERVAL": "0.05",
     }
-    with log_path.open("wb") as log_file:
+    with log_path.open("ab") as log_file:
         process = subprocess.Popen(
             [
                 *WF,

@@ -1,12 +1,16 @@
 """A real Redis for the tests: `redis-server` on 127.0.0.1 and a free port,
-with a temporary directory and no persistence, stopped at the end.
+its files in a temporary directory, nothing persisted, stopped at the end.
+
+Started with a configuration on the command line (no file), so that every
+setting the tests rely on is visible here: no RDB snapshots, no AOF, no
+protected-mode surprises on loopback.
 
 `pause()`/`resume()` (SIGSTOP/SIGCONT) make it unresponsive without closing
-connections; `stop()` then `start()` restart it empty on the same port."""
+connections; `stop()` then `start()` restart it empty on the same port;
+`remove()` stops it and deletes its directory."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import signal
 import socket
@@ -16,7 +20,7 @@ import time
 from pathlib import Path
 from typing import BinaryIO
 
-from tests.support.services import free_port, require_binary
+from tests.support.services import free_port, require_binary, stop_process
 
 START_TIMEOUT = 20.0
 
@@ -38,10 +42,10 @@ class RedisServer:
         self.process = subprocess.Popen(
             [
                 self.binary,
-                "--port",
-                str(self.port),
                 "--bind",
                 "127.0.0.1",
+                "--port",
+                str(self.port),
                 "--dir",
                 str(self.directory),
                 "--save",
@@ -49,6 +53,8 @@ class RedisServer:
                 "--appendonly",
                 "no",
                 "--protected-mode",
+                "no",
+                "--daemonize",
                 "no",
             ],
             stdout=self._log,
@@ -76,13 +82,8 @@ class RedisServer:
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
-            os.kill(self.process.pid, signal.SIGCONT)  # a paused server cannot exit
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
+            self.process.send_signal(signal.SIGCONT)  # a paused server cannot exit
+        stop_process(self.process)
         if self._log is not None:
             self._log.close()
             self._log = None

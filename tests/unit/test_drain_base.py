@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 import time
 from collections.abc import AsyncIterator
@@ -11,7 +12,7 @@ from dataclasses import replace
 import pytest
 from prometheus_client import CollectorRegistry
 
-from logger.drains.base import Batch, Drain, backoff_delay, retry_delay
+from logger.drains.base import INTERNAL_RETRIES, Batch, Drain, backoff_delay, retry_delay
 from logger.drains.errors import RejectedDelivery, RetryableDelivery
 from logger.drains.settings import DrainSettings
 from logger.drains.state import DrainState
@@ -149,8 +150,9 @@ async def test_overflow_displaces_oldest_and_next_batch_says_so(
     await drain.start()
     assert await drain.wait_idle(2)
     notice = (
-        "e" + format_timestamp(T0 + 9_000_000_000) + " shop[drain]: Error L10 (output buffer "
-        f"overflow): 4 messages dropped since {format_timestamp(T0 + 5_000_000_000)}"
+        "e" + format_timestamp(T0 + 9_000_000_000) + " shop[logger]: Error L10 (output buffer "
+        f"overflow): 4 lines dropped since {format_timestamp(T0 + 5_000_000_000)} "
+        "(buffer_overflow)"
     ).encode()
     assert sink.delivered == [notice, *[line(n) for n in range(4, 9)]]
     # The notice travels with the first batch but is not counted as a delivered line.
@@ -171,7 +173,7 @@ async def test_an_offer_larger_than_the_buffer_keeps_its_newest_lines(
     await drain.start()
     assert await drain.wait_idle(2)
     assert sink.delivered[1:] == [line(n) for n in range(9, 14)]
-    assert b"9 messages dropped since" in sink.delivered[0]
+    assert b"9 lines dropped since" in sink.delivered[0]
 
 
 async def test_retryable_errors_resend_the_same_batch_with_the_same_frame_id(
@@ -231,6 +233,32 @@ async def test_a_sink_bug_is_retried_not_fatal(
     assert drain.last_error == "internal error (ZeroDivisionError)"
     assert value(metrics_registry, "logger_drain_retries_total", kind="internal") == 1
     assert drain.delivered_lines == 1
+
+
+async def test_a_persistent_sink_bug_is_logged_retried_twice_then_dropped(
+    metrics_registry: CollectorRegistry,
+    clock: Clock,
+    closing: list[Drain],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    sink = ScriptedSink(*[ZeroDivisionError("secret-in-message") for _ in range(3)])
+    drain = make_drain(sink, metrics_registry, clock)
+    closing.append(drain)
+    await drain.start()
+    with caplog.at_level(logging.WARNING, logger="logger.drains"):
+        drain.offer([line(0), line(1)])
+        assert await drain.wait_idle(2)
+        drain.offer([line(2)])
+        assert await drain.wait_idle(2)
+    assert len(sink.attempts) == 1 + INTERNAL_RETRIES + 1
+    assert drain.dropped == {"internal_error": 2}
+    assert value(metrics_registry, "logger_drain_dropped_lines_total", reason="internal_error") == 2
+    assert value(metrics_registry, "logger_drain_retries_total", kind="internal") == 2
+    assert drain.delivered_lines == 1
+    tracebacks = [r for r in caplog.records if "failed with a bug" in r.getMessage()]
+    assert len(tracebacks) == 1  # once per change of state, not per attempt
+    assert "in send" in tracebacks[0].getMessage()  # where the bug is
+    assert "secret-in-message" not in caplog.text
 
 
 async def test_backing_off_state_while_the_sink_fails(

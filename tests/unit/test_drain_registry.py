@@ -94,8 +94,8 @@ async def test_bad_requests_are_refused_and_nothing_is_kept(registry: DrainRegis
     with pytest.raises(InvalidAppName) as bad_app:
         await registry.add("Shop App!", "syslog://127.0.0.1:7001")
     assert str(bad_app.value) == (
-        "'Shop App!' is not a valid app name (letters, digits, '.', '_' and '-', "
-        "at most 63 characters)"
+        "'Shop App!' is not a valid app name: use 1 to 63 lowercase letters, digits and "
+        "'-', starting and ending with a letter or digit (a DNS-1123 label)"
     )
     with pytest.raises(InvalidDrainUrl):
         await registry.add("shop", "gopher://127.0.0.1:70")
@@ -195,8 +195,8 @@ async def test_deliver_reaches_only_the_apps_drains(tmp_path: Path) -> None:
     drains = DrainRegistry(settings_for(tmp_path), CollectorRegistry())
     shop = [await drains.add("shop", dead_url()), await drains.add("shop", dead_url("https"))]
     blog = await drains.add("blog", dead_url())
-    drains.deliver("shop", [b"o1", b"o2"])
-    drains.deliver("nobody", [b"o3"])
+    drains.deliver("shop", 0, [b"o1", b"o2"])
+    drains.deliver("nobody", 0, [b"o3"])
     assert [view.buffered_lines for view in drains.list("shop")] == [2, 2]
     assert drains.list("blog")[0].buffered_lines == 0
     assert {view.id for view in drains.list("shop")} == {view.id for view in shop}

@@ -9,6 +9,7 @@ import msgpack
 import pytest
 
 from logger.errors import HandshakeFailed
+from logger.forward.client import check_pong
 from logger.forward.handshake import HandshakeSettings, ServerHandshake, client_ping
 
 if TYPE_CHECKING:
@@ -89,7 +90,8 @@ def test_helo_generates_fresh_nonce_and_salt() -> None:
 
 def test_client_ping_is_accepted() -> None:
     handshake = server()
-    ping, salt = client_ping(decoded_helo(handshake), SHARED_KEY, CLIENT, key_salt=KEY_SALT)
+    sent = client_ping(decoded_helo(handshake), SHARED_KEY, CLIENT, key_salt=KEY_SALT)
+    ping, salt = sent.frame, sent.key_salt
     assert salt == KEY_SALT
     assert msgpack.unpackb(ping, raw=False) == [
         "PING",
@@ -107,7 +109,8 @@ def test_client_ping_is_accepted() -> None:
 
 def test_client_ping_with_a_random_salt() -> None:
     handshake = server()
-    ping, salt = client_ping(decoded_helo(handshake), SHARED_KEY, CLIENT)
+    sent = client_ping(decoded_helo(handshake), SHARED_KEY, CLIENT)
+    ping, salt = sent.frame, sent.key_salt
     assert len(salt) == 16
     outcome = handshake.check_ping(ping)
     assert outcome.authenticated is True
@@ -130,7 +133,7 @@ def test_uppercase_digest_is_accepted() -> None:
 
 def test_wrong_shared_key_is_refused() -> None:
     handshake = server()
-    ping, _ = client_ping(decoded_helo(handshake), b"not-the-key", CLIENT, key_salt=KEY_SALT)
+    ping = client_ping(decoded_helo(handshake), b"not-the-key", CLIENT, key_salt=KEY_SALT).frame
     outcome = handshake.check_ping(ping)
     assert outcome.authenticated is False
     assert outcome.reason == "shared_key mismatch"
@@ -158,14 +161,14 @@ def users_server() -> ServerHandshake:
 
 def test_user_with_right_password_is_accepted() -> None:
     handshake = users_server()
-    ping, _ = client_ping(
+    ping = client_ping(
         decoded_helo(handshake),
         SHARED_KEY,
         CLIENT,
         username=b"bob",
         password=b"battery staple",
         key_salt=KEY_SALT,
-    )
+    ).frame
     assert msgpack.unpackb(ping, raw=False)[4:] == [
         b"bob",
         sha512_hex(AUTH_SALT, b"bob", b"battery staple"),
@@ -197,14 +200,14 @@ def test_hand_built_user_ping_is_accepted() -> None:
 )
 def test_wrong_user_or_password_is_refused(username: bytes, password: bytes) -> None:
     handshake = users_server()
-    ping, _ = client_ping(
+    ping = client_ping(
         decoded_helo(handshake),
         SHARED_KEY,
         CLIENT,
         username=username,
         password=password,
         key_salt=KEY_SALT,
-    )
+    ).frame
     outcome = handshake.check_ping(ping)
     assert outcome.authenticated is False
     assert outcome.reason == "username/password mismatch"
@@ -221,14 +224,14 @@ def test_password_digest_for_another_auth_salt_is_refused() -> None:
 
 def test_wrong_key_is_reported_before_the_user() -> None:
     handshake = users_server()
-    ping, _ = client_ping(
+    ping = client_ping(
         decoded_helo(handshake),
         b"wrong",
         CLIENT,
         username=b"alice",
         password=b"correct horse",
         key_salt=KEY_SALT,
-    )
+    ).frame
     outcome = handshake.check_ping(ping)
     assert (outcome.authenticated, outcome.reason) == (False, "shared_key mismatch")
 
@@ -332,9 +335,10 @@ def test_client_ping_refuses_a_non_helo(helo: object) -> None:
 
 def test_client_ping_accepts_a_str_nonce() -> None:
     nonce_text = "nonce\udcff"  # as decoded with unicode_errors="surrogateescape"
-    ping, salt = client_ping(
+    sent = client_ping(
         ["HELO", {"nonce": nonce_text, "auth": ""}], SHARED_KEY, CLIENT, key_salt=KEY_SALT
     )
+    ping, salt = sent.frame, sent.key_salt
     assert msgpack.unpackb(ping, raw=False)[3] == sha512_hex(
         KEY_SALT, CLIENT.encode(), b"nonce\xff", SHARED_KEY
     )
@@ -361,3 +365,23 @@ def test_settings_defaults() -> None:
     assert settings.server_hostname == "workflow-logger"
     assert settings.users == {}
     assert repr(settings) == "HandshakeSettings(server_hostname='workflow-logger', users=0)"
+
+
+def test_check_pong_accepts_the_servers_digest_and_refuses_another() -> None:
+    handshake = server()
+    sent = client_ping(decoded_helo(handshake), SHARED_KEY, CLIENT, key_salt=KEY_SALT)
+    pong = msgpack.unpackb(handshake.check_ping(sent.frame).pong, raw=False)
+    assert pong[4] == sha512_hex(KEY_SALT, SERVER.encode(), NONCE, SHARED_KEY)
+    check_pong(pong, sent)
+    check_pong([*pong[:4], pong[4].upper()], sent)  # hex digits in either case
+    forged = sha512_hex(KEY_SALT, SERVER.encode(), NONCE, b"another key")
+    for bad in (
+        [*pong[:4], forged],
+        [*pong[:4], ""],
+        [pong[0], pong[1], pong[2], "another-host", pong[4]],
+        [*pong[:4], None],
+    ):
+        with pytest.raises(HandshakeFailed) as raised:
+            check_pong(bad, sent)
+        assert SHARED_KEY.decode() not in str(raised.value)
+    assert SHARED_KEY.decode() not in repr(sent)

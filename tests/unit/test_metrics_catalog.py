@@ -178,6 +178,34 @@ ALL_APPS_DEFAULT: list[tuple[str, dict[str, str], str]] = [
         ' / kubelet_volume_stats_capacity_bytes{job="kubelet"})',
     ),
     (
+        "apps_pods_by_phase",
+        {},
+        'max by (app, proc, phase) (kubernetes_app_pods{job="workflow-logger"})',
+    ),
+    (
+        "apps_crash_looping",
+        {"window": "5m"},
+        "max by (app, proc) (max_over_time(kubernetes_app_waiting_containers"
+        '{job="workflow-logger",reason="CrashLoopBackOff"}[5m]))',
+    ),
+    (
+        "apps_oom_kills",
+        {"window": "10m"},
+        'max by (app, proc) (increase(kubernetes_app_oom_kills_total{job="workflow-logger"}[10m]))',
+    ),
+    (
+        "apps_watched_restarts",
+        {"window": "5m"},
+        "max by (app, proc) (increase(kubernetes_app_container_restarts_total"
+        '{job="workflow-logger"}[5m]))',
+    ),
+    (
+        "apps_last_terminated",
+        {},
+        "max by (app, proc, reason) (kubernetes_app_last_terminated_containers"
+        '{job="workflow-logger"})',
+    ),
+    (
         "apps_error_lines_rate",
         {"window": "5m"},
         "sum by (app) (rate(logger_app_level_lines_total"
@@ -275,6 +303,35 @@ ONE_APP_CUSTOM: list[tuple[str, dict[str, str], str]] = [
         "max by (ns, persistentvolumeclaim) (kubelet_volume_stats_used_bytes"
         '{job="kubelet-volumes",ns="shop"} / kubelet_volume_stats_capacity_bytes'
         '{job="kubelet-volumes",ns="shop"})',
+    ),
+    (
+        "apps_pods_by_phase",
+        {"app": "shop"},
+        'max by (app, proc, phase) (kubernetes_app_pods{job="wf-logger",app="shop"})',
+    ),
+    (
+        "apps_crash_looping",
+        {"window": "$__range", "app": "shop"},
+        "max by (app, proc) (max_over_time(kubernetes_app_waiting_containers"
+        '{job="wf-logger",app="shop",reason="CrashLoopBackOff"}[$__range]))',
+    ),
+    (
+        "apps_oom_kills",
+        {"window": "$__rate_interval", "app": "shop"},
+        "max by (app, proc) (increase(kubernetes_app_oom_kills_total"
+        '{job="wf-logger",app="shop"}[$__rate_interval]))',
+    ),
+    (
+        "apps_watched_restarts",
+        {"window": "1h", "app": "shop"},
+        "max by (app, proc) (increase(kubernetes_app_container_restarts_total"
+        '{job="wf-logger",app="shop"}[1h]))',
+    ),
+    (
+        "apps_last_terminated",
+        {"app": "shop"},
+        "max by (app, proc, reason) (kubernetes_app_last_terminated_containers"
+        '{job="wf-logger",app="shop"})',
     ),
     (
         "apps_error_lines_rate",

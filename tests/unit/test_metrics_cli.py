@@ -5,7 +5,15 @@ from __future__ import annotations
 import click
 import pytest
 
-from controller.cli.metrics import parse_since, pod_process_type, render, sparkline, summed
+from controller.cli.metrics import (
+    NOT_CONFIGURED,
+    parse_since,
+    pod_process_type,
+    render,
+    render_rates,
+    sparkline,
+    summed,
+)
 
 
 def test_sparkline_scales_from_zero_to_the_top() -> None:
@@ -53,3 +61,29 @@ def test_since() -> None:
     assert parse_since("90m") == 5400
     with pytest.raises(click.BadParameter, match="use a duration like 30m, 6h or 1d"):
         parse_since("soon")
+
+
+def test_render_log_rates_for_the_fallback() -> None:
+    rates = {
+        "interval": 5.0,
+        "times": [100.0, 105.0, 110.0],
+        "procs": {"web": [0.0, 2.0, 4.0], "worker": [1.0, 1.0, 1.0]},
+        "streams": {"stdout": [1.0, 3.0, 5.0], "stderr": [0.0, 0.0, 0.0]},
+        "levels": {},
+    }
+    assert render_rates("shop", rates, None) == [
+        "=== shop log lines per second, last 15s (every 5s)",
+        "web            4.00 lines/s  ▁▅█",
+        "worker         1.00 lines/s  ███",
+        "stderr         0.00 lines/s  ▁▁▁",
+        "error             - lines/s  (no data)",
+    ]
+    assert render_rates("shop", rates, "worker")[1].startswith("worker ")
+    assert len(render_rates("shop", rates, "worker")) == 4
+    assert render_rates("shop", {**rates, "times": []}, None)[1] == "(no lines yet)"
+
+
+def test_the_fallback_recognises_the_controllers_answer() -> None:
+    from controller.api.metrics import NOT_CONFIGURED as ANSWER
+
+    assert ANSWER.startswith(NOT_CONFIGURED)

@@ -7,12 +7,12 @@ import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 
 from logger.app import build_components
+from logger.app_metrics import OVERFLOW, AppLogCollector, AppLogCounter, detect_level
 from logger.config import LoggerSettings
 from logger.forward.protocol import EventFrame
 from logger.lines import platform_line
 from logger.model import Record
 from logger.routing import Router
-from metrics.app_logs import OVERFLOW, AppLogCollector, AppLogCounter, detect_level
 from tests.unit.test_routing import T0, event_time, pod_record
 
 HEAD = "o2026-11-22T10:00:00.123456+00:00 shop[web.x2x9z]: "

@@ -1,8 +1,8 @@
-"""Typed readers for settings in environment variables.
+"""Parsers for settings read from environment variables.
 
-Each component's settings dataclass builds itself in `from_env(environ)`
-with these, so that an invalid value fails at start with a message naming
-the variable, and nothing else in the code reads `os.environ`.
+The settings declarations (`foundation.settings`) parse with these, so that
+an invalid value fails at start with a message naming the variable, and
+nothing else in the code reads `os.environ`.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TypeVar
 
-from logger.errors import SettingsError
+from foundation.errors import SettingsError
 
 _UNITS = {
     "": 1,
@@ -27,65 +27,41 @@ _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
 
-def env_str(environ: Mapping[str, str], name: str, default: str) -> str:
-    return environ.get(name, default)
-
-
-def env_int(
-    environ: Mapping[str, str],
-    name: str,
-    default: int,
-    minimum: int = 0,
-    maximum: int | None = None,
-) -> int:
-    raw = environ.get(name)
-    if raw is None or raw.strip() == "":
-        return default
+def parse_int(raw: str, name: str, minimum: int = 0, maximum: int | None = None) -> int:
     try:
         value = int(raw.strip())
     except ValueError:
         raise SettingsError(f"{name} must be a whole number, got {raw!r}") from None
-    return _in_range(name, value, minimum, maximum)
+    return in_range(name, value, minimum, maximum)
 
 
-def env_float(
-    environ: Mapping[str, str],
-    name: str,
-    default: float,
-    minimum: float = 0.0,
-    maximum: float | None = None,
-) -> float:
-    raw = environ.get(name)
-    if raw is None or raw.strip() == "":
-        return default
+def parse_float(raw: str, name: str, minimum: float = 0.0, maximum: float | None = None) -> float:
     try:
         value = float(raw.strip())
     except ValueError:
         raise SettingsError(f"{name} must be a number, got {raw!r}") from None
-    return _in_range(name, value, minimum, maximum)
-
-
-def env_bytes(environ: Mapping[str, str], name: str, default: int, minimum: int = 1) -> int:
-    """A size such as `16384`, `16KiB`, `256M` or `1GiB`."""
-    raw = environ.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    return parse_size(raw, name, minimum)
+    return in_range(name, value, minimum, maximum)
 
 
 def parse_size(raw: str, name: str, minimum: int = 1) -> int:
+    """A size such as `16384`, `16KiB`, `256M` or `1GiB`."""
     text = raw.strip().lower().removesuffix("b")
     digits = text.rstrip("kmgi")
     unit = text[len(digits) :]
     if unit not in _UNITS or not digits.isdigit():
         raise SettingsError(f"{name} must be a size like 16384, 16KiB or 256MiB, got {raw!r}")
-    return _in_range(name, int(digits) * _UNITS[unit], minimum, None)
+    return in_range(name, int(digits) * _UNITS[unit], minimum, None)
 
 
-def env_bool(environ: Mapping[str, str], name: str, default: bool) -> bool:
-    raw = environ.get(name)
-    if raw is None or raw.strip() == "":
-        return default
+def format_size(value: int) -> str:
+    """The shortest exact spelling `parse_size` reads back: 16384 -> `16KiB`."""
+    for suffix, unit in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if value >= unit and value % unit == 0:
+            return f"{value // unit}{suffix}"
+    return str(value)
+
+
+def parse_bool(raw: str, name: str) -> bool:
     value = raw.strip().lower()
     if value in _TRUE:
         return True
@@ -94,10 +70,7 @@ def env_bool(environ: Mapping[str, str], name: str, default: bool) -> bool:
     raise SettingsError(f"{name} must be true or false, got {raw!r}")
 
 
-def env_path(environ: Mapping[str, str], name: str, default: Path | None) -> Path | None:
-    raw = environ.get(name)
-    if raw is None or raw.strip() == "":
-        return default
+def parse_path(raw: str) -> Path:
     return Path(raw.strip()).expanduser()
 
 
@@ -109,7 +82,7 @@ def state_dir(environ: Mapping[str, str]) -> Path:
     return root / "workflow"
 
 
-def _in_range(name: str, value: Number, minimum: Number, maximum: Number | None) -> Number:
+def in_range(name: str, value: Number, minimum: Number, maximum: Number | None) -> Number:
     if value < minimum or (maximum is not None and value > maximum):
         upper = "" if maximum is None else f" and at most {maximum}"
         raise SettingsError(f"{name} must be at least {minimum}{upper}, got {value}")

@@ -46,6 +46,14 @@ from collections.abc import Iterator, Sequence
 from prometheus_client.core import CounterMetricFamily
 from prometheus_client.registry import Collector
 
+from logger.lines import (
+    SOURCE_END_LENGTH,
+    STDERR,
+    STDOUT,
+    line_process,
+    source_end,
+)
+
 OVERFLOW = "_other"
 MAX_PROCS_PER_APP = 100
 # How far into a JSON message the level key is looked for.
@@ -57,9 +65,7 @@ STREAM_NAMES = ("stdout", "stderr", "none")
 StreamSlots = list[int]
 ONE_LINE = 1 << 64
 _BYTES_MASK = ONE_LINE - 1
-# marker (1) + timestamp (32) + space (1); then `app[`.
-_HEAD = 34
-_MARKER_INDEX = {ord("o"): 0, ord("e"): 1}
+_MARKER_INDEX = {STDOUT[0]: 0, STDERR[0]: 1}
 _TOKEN = re.compile(rb"(ERROR|WARNING|WARN|INFO|DEBUG|FATAL|CRITICAL|TRACE)(?![A-Za-z])")
 _JSON_LEVEL = re.compile(rb'"(?:level|severity)"\s*:\s*"([A-Za-z]{1,16})"')
 _LEVELS = {
@@ -92,9 +98,10 @@ def detect_level(line: bytes, message_at: int) -> str | None:
 
 
 def message_start(line: bytes) -> int:
-    """Where the message of a stored line starts (after `app[source]: `), or -1."""
-    end = line.find(b"]: ", _HEAD)
-    return end + 3 if end >= 0 else -1
+    """Where the message of a stored line starts (after `app[source]: `), or -1
+    for a line with no source (it has no level to detect)."""
+    end = source_end(line)
+    return end + SOURCE_END_LENGTH if end >= 0 else -1
 
 
 class AppLogCounter:
@@ -150,8 +157,7 @@ class AppLogCounter:
             start = message_start(line)
             if start < 0:
                 continue
-            source = line[_HEAD + len(app) + 1 : start - 3].decode("utf-8", "replace")
-            proc = source.rpartition(".")[0] or source
+            proc = line_process(line).decode("utf-8", "replace")
             self.slots(app, proc)[_MARKER_INDEX.get(line[0], 2)] += ONE_LINE + len(line)
         self.add_levels([(app, line) for line in lines])
 

@@ -1,0 +1,1 @@
+"""Collectors: what runs beside the apps and feeds the logger."""

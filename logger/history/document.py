@@ -1,0 +1,77 @@
+"""A stored line as a history document: the fields both backends index.
+
+app, proc, instance, stream, level   raw terms (exact match, never tokenized)
+timestamp                            the line's time (Quickwit's timestamp field)
+time_us                              the same in microseconds: exact time bounds
+seq                                  the line's sequence number in its app
+message                              text, tokenized for search
+line                                 the stored line itself, returned as is
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from logger.app_metrics import detect_level
+from logger.lines import (
+    line_process_instance,
+    line_time_us,
+    message_start,
+    source_end,
+    split_process,
+    stream_name,
+)
+
+# Message starts that may carry a level (detect_level decides), as routing has it.
+_LEVEL_FIRST = frozenset(b"EWIDFCT{"[i : i + 1] for i in range(8))
+
+FIELDS = ("app", "proc", "instance", "stream", "level", "timestamp", "time_us", "seq", "message")
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryDoc:
+    app: str
+    proc: str
+    instance: str
+    stream: str
+    level: str
+    time_us: int
+    seq: int
+    message: str
+    line: bytes
+
+    @classmethod
+    def from_stored(cls, app: str, seq: int, stored: bytes) -> HistoryDoc:
+        """Taken apart from the bytes with `logger.lines`' accessors (the hot
+        path of indexing: no full decode)."""
+        process, instance = split_process(line_process_instance(stored))
+        start = message_start(stored)
+        level = None
+        if source_end(stored) >= 0 and stored[start : start + 1] in _LEVEL_FIRST:
+            level = detect_level(stored, start)
+        return cls(
+            app=app,
+            proc=process.decode("utf-8", "replace"),
+            instance=instance.decode("utf-8", "replace"),
+            stream=stream_name(stored),
+            level=level or "",
+            time_us=line_time_us(stored),
+            seq=seq,
+            message=stored[start:].decode("utf-8", "replace"),
+            line=stored,
+        )
+
+    def to_json(self) -> dict[str, object]:
+        """The document as Quickwit ingests it (the line travels as text)."""
+        return {
+            "app": self.app,
+            "proc": self.proc,
+            "instance": self.instance,
+            "stream": self.stream,
+            "level": self.level,
+            "timestamp": self.time_us // 1_000_000,
+            "time_us": self.time_us,
+            "seq": self.seq,
+            "message": self.message,
+            "line": self.line.decode("utf-8", "replace"),
+        }
