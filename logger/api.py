@@ -214,8 +214,11 @@ async def _follow(
     deadline = loop.time() + log_request.timeout
     try:
         await hub.until_live(follower)
-        await response.prepare(request)
         history = await components.store.read(app, query)
+        # Headers once the follow knows where it starts: a client that sees
+        # them gets every line stored from then on (and a store that fails
+        # the read answers with a status, not a cut stream).
+        await response.prepare(request)
         cursor = history.last_seq
         if query.after_seq is not None:
             cursor = max(cursor, query.after_seq)
