@@ -162,12 +162,15 @@ async def send_steadily(
             await writer.wait_closed()
 
 
-async def measure_follow(args: argparse.Namespace, logger: LoggerProcess) -> FollowResults:
+async def measure_follow(
+    args: argparse.Namespace, logger: LoggerProcess, sender: LoggerProcess | None = None
+) -> FollowResults:
+    """Followers read `logger`; frames go to `sender` (another replica), else to `logger`."""
     apps = [f"follow{i:02d}" for i in range(args.follow_apps)]
     bodies = follow_templates(20, args.follow_records, apps, args.message_bytes)
     runs = []
     for run in range(args.follow_repeats):
-        runs.append(await follow_run(args, logger, apps, bodies))
+        runs.append(await follow_run(args, logger, apps, bodies, sender or logger))
         print(
             f"  run {run + 1}/{args.follow_repeats}: p50 {runs[-1].p50_ms:.1f} ms, "
             f"p99 {runs[-1].p99_ms:.1f} ms",
@@ -179,7 +182,11 @@ async def measure_follow(args: argparse.Namespace, logger: LoggerProcess) -> Fol
 
 
 async def follow_run(
-    args: argparse.Namespace, logger: LoggerProcess, apps: list[str], bodies: list[bytes]
+    args: argparse.Namespace,
+    logger: LoggerProcess,
+    apps: list[str],
+    bodies: list[bytes],
+    sender: LoggerProcess,
 ) -> FollowRun:
     interval = args.follow_interval_ms / 1000
     frames = round((args.follow_warmup + args.follow_seconds) / interval)
@@ -206,17 +213,20 @@ async def follow_run(
                             raise RuntimeError("a follow ended before any line was sent")
                     await asyncio.sleep(0.02)
             state.measure_from_ns = time.time_ns() + int(args.follow_warmup * 1e9)
-            cpu_before = logger.cpu_seconds()
+            cpu_before = logger.cpu_seconds() + (
+                sender.cpu_seconds() if sender is not logger else 0
+            )
             own_cpu_before = process_cpu_seconds(os.getpid())
             wall_start = time.monotonic()
             sending = await send_steadily(
-                logger.forward_port, bodies, frames, interval, args.follow_records
+                sender.forward_port, bodies, frames, interval, args.follow_records
             )
             # Let the followers catch up, but not forever.
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(state.caught_up.wait(), 15)
             wall = time.monotonic() - wall_start
-            logger_cpu = (logger.cpu_seconds() - cpu_before) / wall
+            cpu_after = logger.cpu_seconds() + (sender.cpu_seconds() if sender is not logger else 0)
+            logger_cpu = (cpu_after - cpu_before) / wall
             client_cpu = (process_cpu_seconds(os.getpid()) - own_cpu_before) / wall
         finally:
             for task in tasks:

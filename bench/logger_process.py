@@ -33,7 +33,8 @@ class LoggerProcess:
 
     `source` is the tree whose `logger` package runs (default: this one), so
     that two commits can be measured side by side in one invocation;
-    `extra_env` adds settings (history is off unless it turns it on)."""
+    `extra_env` adds settings (WF_REDIS_URL, say; history is off unless it
+    turns it on)."""
 
     name = "logger"
 

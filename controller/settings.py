@@ -15,7 +15,6 @@ from foundation.settings import (
     FilePath,
     HttpUrl,
     Integer,
-    Kind,
     Seconds,
     Secret,
     Setting,
@@ -25,6 +24,7 @@ from foundation.settings import (
 )
 from logger.config import MAX_FOLLOW_TIMEOUT
 from logger.forward.settings import SHARED_KEY
+from logger.store.redis_settings import REDIS_URL
 from metrics.settings import MetricsSettings
 
 
@@ -68,22 +68,6 @@ def _async_database_url(variable: str, url: str) -> None:
         )
 
 
-class RedisUrl(Kind["str | None"]):
-    """A redis://, rediss:// or unix:// URL. Never shown in an error: it may
-    hold a password."""
-
-    type_name = "url"
-
-    def parse(self, raw: str, variable: str) -> str | None:
-        value = raw.strip()
-        if not value.startswith(("redis://", "rediss://", "unix://")):
-            raise SettingsError(f"{variable} must be a redis://, rediss:// or unix:// URL")
-        return value
-
-    def bounds(self) -> str:
-        return "redis://, rediss:// or unix://"
-
-
 def _fernet_keys(variable: str, value: str) -> None:
     # Checked at start, so a mistyped key fails there and not at the first drain.
     from cryptography.fernet import Fernet
@@ -97,14 +81,6 @@ def _fernet_keys(variable: str, value: str) -> None:
                 "make one with cryptography's Fernet.generate_key())"
             ) from None
 
-
-# Shared with the logger's Redis store: one Redis serves both.
-REDIS_URL: Setting[str | None] = Setting(
-    "WF_REDIS_URL",
-    RedisUrl(),
-    None,
-    "Redis shared by replicas (the controller's login limits); unset: in this process.",
-)
 
 SECRET_KEY: Setting[str] = Setting(
     "WF_SECRET_KEY",

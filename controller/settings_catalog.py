@@ -18,12 +18,14 @@ from logger.drains.settings import DrainSettings
 from logger.forward.settings import ForwardSettings
 from logger.history.settings import HistorySettings
 from logger.store.memory import StoreSettings
+from logger.store.redis_settings import RedisSettings
 from metrics.settings import MetricsSettings
 
 # (component, settings class), in the order of the docs and of `wf serve --help`.
 CATALOG: tuple[tuple[str, type[Any]], ...] = (
     ("logger.forward", ForwardSettings),
     ("logger.store", StoreSettings),
+    ("logger.store.redis", RedisSettings),
     ("logger.api", ApiSettings),
     ("logger", LoggerSettings),
     ("logger.drains", DrainSettings),

@@ -4,6 +4,7 @@ WorkflowError                       root: catch this to catch anything raised on
 ├── SettingsError                   a setting is missing or invalid (raised at start);
 │                                   the message names the variable, never a secret value
 ├── LoggerError                     logger/errors.py: everything below has a `reason`
+│   ├── StoreUnavailable                Redis did not confirm a command: no ack, 503
 │   ├── ForwardError                    forward-protocol input that cannot be accepted
 │   │   ├── RecoverableError            the frame or entry is skipped and counted
 │   │   │   └── InvalidEntry

@@ -180,6 +180,9 @@ async def healthz(request: web.Request) -> web.Response:
 
 @routes.get("/readyz")
 async def readyz(request: web.Request) -> web.Response:
+    problem = request.app[COMPONENTS].store_problem()
+    if problem is not None:
+        return web.Response(status=503, text=problem)
     if request.app[READY].is_set():
         return web.Response(text="OK")
     return web.Response(status=503, text="starting or stopping")
@@ -196,9 +199,10 @@ async def _follow(
 ) -> web.StreamResponse:
     """History, then live lines, with no line lost or repeated between them.
 
-    The follower subscribes before the history is read, so a line stored
-    meanwhile is both queued and (maybe) in the history; sequence numbers
-    decide, and only lines after the last one written are sent."""
+    The follower subscribes (and its subscription is live, `until_live`)
+    before the history is read, so a line stored meanwhile is both queued
+    and (maybe) in the history; sequence numbers decide, and only lines
+    after the last one written are sent."""
     response = web.StreamResponse(headers={"X-Accel-Buffering": "no"})
     response.content_type = NDJSON if log_request.json else "text/plain"
     if not log_request.json:
@@ -209,8 +213,12 @@ async def _follow(
     loop = asyncio.get_running_loop()
     deadline = loop.time() + log_request.timeout
     try:
-        await response.prepare(request)
+        await hub.until_live(follower)
         history = await components.store.read(app, query)
+        # Headers once the follow knows where it starts: a client that sees
+        # them gets every line stored from then on (and a store that fails
+        # the read answers with a status, not a cut stream).
+        await response.prepare(request)
         cursor = history.last_seq
         if query.after_seq is not None:
             cursor = max(cursor, query.after_seq)

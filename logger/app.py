@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import secrets
+import socket
 from collections.abc import AsyncIterator
 
 from aiohttp import web
@@ -20,7 +23,11 @@ from logger.forward.server import ForwardServer
 from logger.history.service import history_context
 from logger.ingest import Ingestor
 from logger.routing import Router
+from logger.store.base import LogStore
 from logger.store.memory import MemoryStore
+from logger.store.redis import RedisStore
+from logger.store.redis_feed import ReplicatedTailHub
+from logger.store.redis_http import store_unavailable_as_503
 from logger.tail import TailHub
 from logger.telemetry import TailStats, Telemetry
 
@@ -30,22 +37,48 @@ FORWARD = web.AppKey("forward_server", ForwardServer)
 
 def build_components(settings: LoggerSettings) -> LoggerComponents:
     telemetry = Telemetry(CollectorRegistry())
-    store = MemoryStore(
-        settings.store,
-        on_evict=lambda _app, lines: telemetry.discarded("store", "app_evicted", lines),
-    )
-    hub = TailHub(settings.api.follower_queue_lines, on_loss=telemetry.discarded)
+    store: LogStore
+    hub: TailHub
+    if settings.redis.url is not None:
+        # Replicas share the rings, the sequence numbers and the follow feed.
+        store = redis_store = RedisStore(
+            settings.store, settings.redis, telemetry.registry, replica_id()
+        )
+        hub = ReplicatedTailHub(
+            settings.api.follower_queue_lines, redis_store, on_loss=telemetry.discarded
+        )
+    else:
+        store = MemoryStore(
+            settings.store,
+            on_evict=lambda _app, lines: telemetry.discarded("store", "app_evicted", lines),
+        )
+        hub = TailHub(settings.api.follower_queue_lines, on_loss=telemetry.discarded)
     app_logs = AppLogCounter(settings.metrics_max_apps)
     telemetry.registry.register(AppLogCollector(app_logs))
     ingestor = Ingestor(Router(settings.max_line_bytes, app_logs), store, hub, telemetry, app_logs)
     telemetry.watch(store.stats, lambda: TailStats(hub.follower_count, hub.dropped_lines))
+    if isinstance(store, RedisStore):
+        return LoggerComponents(
+            settings,
+            telemetry,
+            store,
+            hub,
+            ingestor,
+            app_logs,
+            store_problem=lambda: store.unavailable,
+        )
     return LoggerComponents(settings, telemetry, store, hub, ingestor, app_logs)
+
+
+def replica_id() -> str:
+    """Unique per process: a replica skips the feed messages it sent itself."""
+    return f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(4)}"
 
 
 def create_app(settings: LoggerSettings, *, forward: bool = True) -> web.Application:
     """The logger as an aiohttp application; `forward=False` leaves out the
     forward listener (for handler tests that ingest directly)."""
-    app = web.Application()
+    app = web.Application(middlewares=[store_unavailable_as_503])
     app[COMPONENTS] = build_components(settings)
     app[READY] = asyncio.Event()
     app.add_routes(api.routes)
@@ -60,6 +93,9 @@ def create_app(settings: LoggerSettings, *, forward: bool = True) -> web.Applica
     else:
         app.on_startup.append(_mark_ready)
     app.cleanup_ctx.append(_store)
+    if isinstance(app[COMPONENTS].store, RedisStore):
+        # Redis first and last: connected before the forward input, closed after it.
+        app.cleanup_ctx.insert(0, _redis)
     return app
 
 
@@ -90,6 +126,16 @@ async def _drains(app: web.Application) -> AsyncIterator[None]:
     yield
     components.ingestor.remove_subscriber(registry)
     await registry.close()
+
+
+async def _redis(app: web.Application) -> AsyncIterator[None]:
+    components = app[COMPONENTS]
+    assert isinstance(components.store, RedisStore)
+    assert isinstance(components.hub, ReplicatedTailHub)
+    await components.store.start()
+    await components.hub.feed.start()
+    yield
+    await components.hub.feed.close()
 
 
 async def _store(app: web.Application) -> AsyncIterator[None]:

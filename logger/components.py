@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -24,6 +25,8 @@ class LoggerComponents:
     ingestor: Ingestor
     # The per-app line counters (exported on /metrics, sampled for /rates/{app}).
     app_logs: AppLogCounter
+    # Why the store cannot serve now (Redis unreachable), None when it can.
+    store_problem: Callable[[], str | None] = lambda: None
 
 
 COMPONENTS = web.AppKey("logger_components", LoggerComponents)

@@ -10,6 +10,7 @@ from logger.drains.settings import DrainSettings
 from logger.forward.settings import ForwardSettings
 from logger.history.settings import HistorySettings
 from logger.store.memory import StoreSettings
+from logger.store.redis_settings import RedisSettings
 
 # Read by the logger (its follows) and the controller (the follows it relays):
 # declared here, once, used by both.
@@ -75,6 +76,8 @@ class LoggerSettings:
     store: StoreSettings = field(default_factory=StoreSettings)
     api: ApiSettings = field(default_factory=ApiSettings)
     drains: DrainSettings = field(default_factory=DrainSettings)
+    # Set (WF_REDIS_URL): the rings live in Redis, shared by every replica.
+    redis: RedisSettings = field(default_factory=RedisSettings)
     history: HistorySettings = field(default_factory=HistorySettings)
     # Longer messages are split into several lines, never dropped.
     max_line_bytes: int = declared(
@@ -123,5 +126,6 @@ class LoggerSettings:
             store=StoreSettings.from_env(environ),
             api=ApiSettings.from_env(environ),
             drains=DrainSettings.from_env(environ),
+            redis=RedisSettings.from_env(environ),
             history=HistorySettings.from_env(environ),
         )

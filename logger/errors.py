@@ -2,6 +2,7 @@
 
 WorkflowError (foundation/errors.py, with the whole tree)
 └── LoggerError
+    ├── StoreUnavailable       Redis did not confirm a command: no ack, the API answers 503
     └── ForwardError           forward-protocol input that cannot be accepted
         ├── RecoverableError   the connection stays usable; the frame or entry is skipped
         │   │                  and counted
@@ -33,6 +34,7 @@ __all__ = [
     "OverBudget",
     "RecoverableError",
     "SettingsError",
+    "StoreUnavailable",
 ]
 
 
@@ -95,3 +97,10 @@ class OverBudget(FatalError):
     budget of all forward connections (WF_FORWARD_BUFFER_MAX_BYTES)."""
 
     reason = "buffer_budget_exceeded"
+
+
+class StoreUnavailable(LoggerError):
+    """The shared store (Redis) did not confirm a command in time: nothing is
+    acknowledged, and the logs API answers 503 until it is back."""
+
+    reason = "store_unavailable"

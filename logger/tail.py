@@ -99,6 +99,11 @@ class TailHub:
         self._followers.setdefault(app, set()).add(follower)
         return follower
 
+    async def until_live(self, follower: Follower) -> None:
+        """Return once every line stored from now on reaches `follower`: at
+        once here (ingest publishes in this process); a hub fed from other
+        processes waits for its feed. A follow reads its history after this."""
+
     def unsubscribe(self, follower: Follower) -> None:
         followers = self._followers.get(follower.app)
         if followers is not None:

@@ -6,7 +6,13 @@ import asyncio
 import logging
 from concurrent.futures import Executor
 
-from logger.errors import FatalError, HandshakeFailed, OverBudget, RecoverableError
+from logger.errors import (
+    FatalError,
+    HandshakeFailed,
+    OverBudget,
+    RecoverableError,
+    StoreUnavailable,
+)
 from logger.forward.admission import MemoryBudget, Slot
 from logger.forward.handshake import PING_MAX_BYTES, ServerHandshake
 from logger.forward.protocol import EventFrame, FrameSplitter, decode_frame
@@ -64,6 +70,11 @@ class ForwardConnection:
             self._fail(error.reason, stage, str(error))
             if isinstance(error, OverBudget):
                 self._writer.transport.abort()
+        except StoreUnavailable as error:
+            # Not stored, so not acked: closing makes the client send the
+            # chunk again (here once the store is back, or to another replica).
+            # Acks of the frames stored before it still go out with the close.
+            self._fail(error.reason, "store", str(error))
         except TimeoutError:
             self._fail("idle_timeout" if stage == "receiving" else "handshake_timeout", stage, "")
             # Acks a client never read would make close() wait for them forever.

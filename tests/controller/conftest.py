@@ -29,7 +29,6 @@ from logger.forward.settings import ForwardSettings
 from logger.store.base import ReadQuery
 from tests.support.drains import loopback_settings
 from tests.support.postgres import Postgres
-from tests.support.redis import Redis
 from tests.support.services import free_port
 
 PASSWORD = "correct horse battery"
@@ -200,14 +199,3 @@ async def any_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> st
         return f"sqlite+aiosqlite:///{tmp_path / 'controller.db'}"
     server: Postgres = request.getfixturevalue("postgres")
     return await create_database(server)
-
-
-# -- Redis -------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="session")
-def redis_server() -> Iterator[Redis]:
-    server = Redis()
-    server.start()
-    yield server
-    server.stop()

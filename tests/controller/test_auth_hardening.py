@@ -18,7 +18,7 @@ from controller.db.models import User
 from controller.db.session import create_engine, session_factory
 from controller.settings import Registration
 from tests.controller.conftest import PASSWORD, Client, MakeClient
-from tests.support.redis import Redis
+from tests.support.redis import RedisServer
 
 CONCURRENT = 40
 
@@ -93,7 +93,7 @@ async def test_concurrent_wrong_logins_are_limited_and_the_user_still_logs_in(
 
 
 async def test_two_controllers_on_one_redis_share_the_limit(
-    make_client: MakeClient, redis_server: Redis
+    make_client: MakeClient, redis_server: RedisServer
 ) -> None:
     first = await make_client(redis_url=redis_server.url, login_attempts=4)
     second = await make_client(redis_url=redis_server.url, login_attempts=4)

@@ -32,6 +32,7 @@ FLAGS_BEFORE = {
     "--tls-key": "WF_FORWARD_TLS_KEY",
     "--lines-per-app": "WF_LOGGER_LINES_PER_APP",
     "--max-buffer-bytes": "WF_LOGGER_MAX_BUFFER_BYTES",
+    "--redis-url": "WF_REDIS_URL",
     "--max-line-bytes": "WF_LOGGER_MAX_LINE_BYTES",
     "--max-frame-bytes": "WF_FORWARD_MAX_FRAME_BYTES",
     "--max-connections": "WF_FORWARD_MAX_CONNECTIONS",
