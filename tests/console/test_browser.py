@@ -173,6 +173,13 @@ async def test_search_charts_drains_collaborators_and_logout(
     await page.wait_for_selector("body[data-ready=true]")
     shown = await search(page, proc="worker", filter_text=marker)
     assert shown == [f"{marker} worker {i}" for i in range(3)]
+    # A history query (the logger's query syntax), no filter in the page.
+    shown = await search(page, query=f"{marker} AND worker")
+    assert shown == [f"{marker} worker {i}" for i in range(3)]
+    # A query naming another app still reads this app's lines only.
+    shown = await search(page, query=f"app:other OR {marker}")
+    assert len(shown) == 100
+    assert all(message.startswith(marker) for message in shown)
     shown = await search(page, filter_text=f"{marker} web")
     assert shown == [f"{marker} web {i:03d}" for i in range(50, 150)]
     assert "150 lines, page 1 of 2" in await page.locator("#search-summary").inner_text()

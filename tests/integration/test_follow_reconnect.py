@@ -98,9 +98,15 @@ def _pump(source: socket.socket, sink: socket.socket) -> None:
 
 
 def _reset(sock: socket.socket) -> None:
-    """Close with RST (SO_LINGER 0), as a dropped network path looks to the ends."""
+    """Abort the connection (SO_LINGER 0: RST), as a dropped path looks to the
+    ends. `shutdown` first: a plain close would wait for the pump thread still
+    blocked in recv() on the same socket, and reset nothing meanwhile."""
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+    try:
         sock.close()
     except OSError:
         pass
