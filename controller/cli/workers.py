@@ -18,7 +18,7 @@ import logging
 import signal
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from foundation.settings import Integer, Setting, declared, from_environ
@@ -26,12 +26,6 @@ from logger.history.settings import HISTORY_ON, QUICKWIT_URL
 
 log = logging.getLogger("wf.workers")
 
-# A worker that ran this long before it died starts over from the first delay.
-HEALTHY_RUN_SECONDS = 60.0
-FIRST_RESTART_DELAY = 0.5
-LONGEST_RESTART_DELAY = 30.0
-# Quick deaths in a row after which the worker is given up (and all stop).
-MAX_QUICK_RESTARTS = 5
 # After SIGTERM, how long the children get to finish before SIGKILL.
 STOP_GRACE_SECONDS = 30.0
 
@@ -101,25 +95,41 @@ def worker_environment(environ: Mapping[str, str], index: int) -> dict[str, str]
 
 @dataclass
 class RestartPolicy:
-    """Backoff that doubles with each quick death and resets after a healthy run."""
+    """Backoff that doubles with each quick death and resets after a healthy run;
+    one per worker."""
 
+    first_delay: float = 0.5
+    longest_delay: float = 30.0
+    # A worker that ran this long before it died starts over from the first delay.
+    healthy_run: float = 60.0
+    # Quick deaths in a row after which the worker is given up (and all stop).
+    max_quick_restarts: int = 5
     quick_deaths: int = 0
 
     def next_delay(self, ran_seconds: float) -> float | None:
         """Seconds to wait before the restart, or None to give up."""
-        if ran_seconds >= HEALTHY_RUN_SECONDS:
+        if ran_seconds >= self.healthy_run:
             self.quick_deaths = 0
         self.quick_deaths += 1
-        if self.quick_deaths > MAX_QUICK_RESTARTS:
+        if self.quick_deaths > self.max_quick_restarts:
             return None
-        return float(min(FIRST_RESTART_DELAY * 2 ** (self.quick_deaths - 1), LONGEST_RESTART_DELAY))
+        return float(min(self.first_delay * 2 ** (self.quick_deaths - 1), self.longest_delay))
 
 
 class Supervisor:
-    def __init__(self, count: int, environ: Mapping[str, str], command: Sequence[str]) -> None:
+    def __init__(
+        self,
+        count: int,
+        environ: Mapping[str, str],
+        command: Sequence[str],
+        restart_policy: Callable[[], RestartPolicy] = RestartPolicy,
+        stop_grace: float = STOP_GRACE_SECONDS,
+    ) -> None:
         self._count = count
         self._environ = environ
         self._command = list(command)
+        self._restart_policy = restart_policy
+        self._stop_grace = stop_grace
         self._stopping = asyncio.Event()
         self._children: dict[int, asyncio.subprocess.Process] = {}
         self._gave_up = False
@@ -128,12 +138,18 @@ class Supervisor:
         """Until a signal (exit 0) or a worker that keeps dying (exit 1)."""
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(signum, self._stop, signum)
+            loop.add_signal_handler(signum, self.stop, signum)
         await asyncio.gather(*(self._keep(index) for index in range(self._count)))
         log.info("all %d workers stopped", self._count)
         return 1 if self._gave_up else 0
 
-    def _stop(self, signum: int = signal.SIGTERM) -> None:
+    @property
+    def pids(self) -> list[int]:
+        """The workers' process ids, by index."""
+        return [self._children[index].pid for index in sorted(self._children)]
+
+    def stop(self, signum: int = signal.SIGTERM) -> None:
+        """Pass `signum` to every worker and restart none."""
         if not self._stopping.is_set():
             log.info("stopping %d workers (%s)", self._count, signal.Signals(signum).name)
         self._stopping.set()
@@ -143,7 +159,7 @@ class Supervisor:
 
     async def _keep(self, index: int) -> None:
         """Worker `index`, restarted until the supervisor stops."""
-        policy = RestartPolicy()
+        policy = self._restart_policy()
         while not self._stopping.is_set():
             process = await asyncio.create_subprocess_exec(
                 *self._command, env=worker_environment(self._environ, index)
@@ -161,11 +177,11 @@ class Supervisor:
                 log.error(
                     "worker %d died %d times in a row (last: exit %s); stopping all workers",
                     index,
-                    MAX_QUICK_RESTARTS + 1,
+                    policy.quick_deaths,
                     code,
                 )
                 self._gave_up = True
-                self._stop()
+                self.stop()
                 return
             log.warning(
                 "worker %d (pid %d) exited with %s after %.1f s; restarting in %.1f s",
@@ -188,7 +204,7 @@ class Supervisor:
             if process.returncode is None:
                 process.send_signal(signal.SIGTERM)
             try:
-                await asyncio.wait_for(asyncio.shield(waiting), STOP_GRACE_SECONDS)
+                await asyncio.wait_for(asyncio.shield(waiting), self._stop_grace)
             except TimeoutError:
                 log.warning("worker pid %d did not stop in time: killed", process.pid)
                 process.kill()

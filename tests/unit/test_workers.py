@@ -2,31 +2,21 @@
 
 from __future__ import annotations
 
-from controller.cli.workers import (
-    FIRST_RESTART_DELAY,
-    HEALTHY_RUN_SECONDS,
-    LONGEST_RESTART_DELAY,
-    MAX_QUICK_RESTARTS,
-    RestartPolicy,
-    WorkerSettings,
-    worker_environment,
-)
+from controller.cli.workers import RestartPolicy, WorkerSettings, worker_environment
 
 
 def test_backoff_doubles_is_bounded_and_gives_up() -> None:
-    policy = RestartPolicy()
-    delays = [policy.next_delay(0.1) for _ in range(MAX_QUICK_RESTARTS)]
-    assert delays[0] == FIRST_RESTART_DELAY
-    assert delays[1] == 2 * FIRST_RESTART_DELAY
-    assert all(delay is not None and delay <= LONGEST_RESTART_DELAY for delay in delays)
+    policy = RestartPolicy(first_delay=0.5, longest_delay=3.0, max_quick_restarts=5)
+    delays = [policy.next_delay(0.1) for _ in range(5)]
+    assert delays == [0.5, 1.0, 2.0, 3.0, 3.0]
     assert policy.next_delay(0.1) is None
 
 
 def test_a_healthy_run_resets_the_backoff() -> None:
-    policy = RestartPolicy()
-    for _ in range(MAX_QUICK_RESTARTS):
+    policy = RestartPolicy(first_delay=0.5, healthy_run=60.0, max_quick_restarts=5)
+    for _ in range(5):
         policy.next_delay(0.1)
-    assert policy.next_delay(HEALTHY_RUN_SECONDS) == FIRST_RESTART_DELAY
+    assert policy.next_delay(60.0) == 0.5
 
 
 def test_each_worker_shares_the_forward_port_and_has_its_own_api_port() -> None:
