@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from collectors.kubernetes.settings import WatcherSettings
+from controller.cli.workers import WorkerSettings
 from controller.settings import ControllerSettings
 from foundation.settings import Setting, declarations
 from foundation.settings_docs import render
@@ -28,6 +29,7 @@ CATALOG: tuple[tuple[str, type[Any]], ...] = (
     ("logger.store.redis", RedisSettings),
     ("logger.api", ApiSettings),
     ("logger", LoggerSettings),
+    ("wf serve", WorkerSettings),
     ("logger.drains", DrainSettings),
     ("logger.history", HistorySettings),
     ("controller", ControllerSettings),

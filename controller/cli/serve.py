@@ -6,12 +6,14 @@ import asyncio
 import logging
 import os
 import signal
+import sys
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 import click
 
 from collectors.kubernetes.settings import WatcherSettings
+from controller.cli.workers import WorkerSettings, refusal, run_workers
 from controller.embedded import controller_settings
 from controller.errors import ControllerError
 from controller.settings import ControllerSettings
@@ -73,6 +75,15 @@ def serve(log_level: str, with_controller: bool, with_logger: bool, **flags: obj
         raise click.UsageError("--no-logger and --no-controller leave nothing to run")
     environ = settings_environment(flags, os.environ)
     try:
+        workers = WorkerSettings.from_env(environ).workers
+    except SettingsError as error:
+        raise click.ClickException(str(error)) from None
+    if workers > 1 and not with_logger:
+        raise click.UsageError("--workers runs logger processes: it cannot go with --no-logger")
+    problem = refusal(workers, with_controller, environ)
+    if problem is not None:
+        raise click.UsageError(problem)
+    try:
         settings = LoggerSettings.from_env(environ) if with_logger else None
         controller = None
         if with_controller:
@@ -85,6 +96,9 @@ def serve(log_level: str, with_controller: bool, with_logger: bool, **flags: obj
         watcher = WatcherSettings.from_env(environ) if with_logger else None
     except SettingsError as error:
         raise click.ClickException(str(error)) from None
+    if workers > 1:
+        # The parent only supervises; its settings were checked above, once.
+        sys.exit(run_workers(workers, environ, log_level))
     try:
         asyncio.run(_serve(settings, controller, watcher))
     except SettingsError as error:

@@ -122,10 +122,14 @@ class ForwardServer:
         self._watch_accept_errors(loop)
         self._decoder = ThreadPoolExecutor(DECODER_THREADS, thread_name_prefix="forward-decode")
         self._server = await loop.create_server(
-            lambda: _Holding(self), settings.host, settings.port, backlog=1024
+            lambda: _Holding(self),
+            settings.host,
+            settings.port,
+            backlog=1024,
+            reuse_port=settings.reuse_port,
         )
         self._udp, _ = await loop.create_datagram_endpoint(
-            _Heartbeat, local_addr=(settings.host, self.port)
+            _Heartbeat, local_addr=(settings.host, self.port), reuse_port=settings.reuse_port
         )
         scheme = "tls" if settings.tls_cert else "tcp"
         auth = "shared key" if settings.handshake else "no shared key"

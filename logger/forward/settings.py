@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 
 from foundation.settings import (
     FilePath,
+    Flag,
     Integer,
     Kind,
     Seconds,
@@ -167,6 +168,15 @@ class ForwardSettings:
             Size(1024),
             256 << 10,
             "Bytes asked of a connection per read (and its stream buffer's limit).",
+        )
+    )
+    # Several processes on one port, the kernel spreading connections over them.
+    reuse_port: bool = declared(
+        Setting(
+            "WF_FORWARD_REUSE_PORT",
+            Flag(),
+            False,
+            "Open the forward port with SO_REUSEPORT (`wf serve --workers` sets it).",
         )
     )
     handshake: HandshakeSettings | None = field(default=None, repr=False)
