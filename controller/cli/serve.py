@@ -76,11 +76,11 @@ def serve(log_level: str, with_controller: bool, with_logger: bool, **flags: obj
     environ = settings_environment(flags, os.environ)
     try:
         workers = WorkerSettings.from_env(environ).workers
+        if workers > 1 and not with_logger:
+            raise click.UsageError("--workers runs logger processes: it cannot go with --no-logger")
+        problem = refusal(workers, with_controller, environ)
     except SettingsError as error:
         raise click.ClickException(str(error)) from None
-    if workers > 1 and not with_logger:
-        raise click.UsageError("--workers runs logger processes: it cannot go with --no-logger")
-    problem = refusal(workers, with_controller, environ)
     if problem is not None:
         raise click.UsageError(problem)
     try:

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 from foundation.settings import Integer, Setting, declared, from_environ
 from logger.history.settings import HISTORY_ON, QUICKWIT_URL
+from logger.store.redis_settings import REDIS_URL
 
 log = logging.getLogger("wf.workers")
 
@@ -60,9 +61,8 @@ def refusal(workers: int, with_controller: bool, environ: Mapping[str, str]) -> 
             " controller as its own `wf serve --no-logger` (WF_LOGGER_URL at any worker)"
         )
     # With the memory store each worker would keep rings of its own, and a read
-    # would see only the lines its worker took in. TODO at the Redis store's
-    # merge: ask the store settings (WF_REDIS_URL / --redis-url) instead.
-    if not environ.get("WF_REDIS_URL", "").strip():
+    # would see only the lines its worker took in.
+    if REDIS_URL.read(environ) is None:
         return (
             f"--workers {workers} needs the shared Redis store: set WF_REDIS_URL"
             " (the memory store keeps each worker's logs apart)"

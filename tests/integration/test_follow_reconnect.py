@@ -9,6 +9,7 @@ new ones refused) and heal: the blip, with both real ends unchanged.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -101,15 +102,11 @@ def _reset(sock: socket.socket) -> None:
     """Abort the connection (SO_LINGER 0: RST), as a dropped path looks to the
     ends. `shutdown` first: a plain close would wait for the pump thread still
     blocked in recv() on the same socket, and reset nothing meanwhile."""
-    try:
+    with contextlib.suppress(OSError):
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
         sock.shutdown(socket.SHUT_RDWR)
-    except OSError:
-        pass
-    try:
+    with contextlib.suppress(OSError):
         sock.close()
-    except OSError:
-        pass
 
 
 def poll(predicate: Callable[[], bool], what: str) -> None:

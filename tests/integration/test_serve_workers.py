@@ -21,9 +21,8 @@ from tests.integration.wf_serve import WF
 from tests.support.services import free_port
 
 DEADLINE = 30.0
-# The supervisor refuses more than one worker without the shared store. The
-# Redis store is not in this tree yet: its variable's presence is what is
-# checked. TODO at the Redis store's merge: a real redis-server's URL here.
+# The supervisor refuses more than one worker without the shared store; the
+# refusals below need only a well-formed URL (nothing is started).
 SHARED_STORE = {"WF_REDIS_URL": "redis://127.0.0.1:6379/0"}
 
 
@@ -82,7 +81,8 @@ def serve_environment(directory: Path) -> dict[str, str]:
 
 
 @contextmanager
-def two_workers(directory: Path) -> Iterator[Workers]:
+def two_workers(directory: Path, redis_url: str) -> Iterator[Workers]:
+    """Two workers on a real redis-server (`redis_url`), as they run in production."""
     base, forward_port = two_free_ports(), free_port()
     log_path = directory / "serve.log"
     with log_path.open("ab") as log_file:
@@ -91,7 +91,7 @@ def two_workers(directory: Path) -> Iterator[Workers]:
              "--http-port", str(base), "--forward-host", "127.0.0.1",
              "--forward-port", str(forward_port)],
             stdout=log_file, stderr=subprocess.STDOUT,
-            env={**serve_environment(directory), **SHARED_STORE},
+            env={**serve_environment(directory), "WF_REDIS_URL": redis_url},
         )  # fmt: skip
     workers = Workers(process, (base, base + 1), forward_port, log_path)
     try:
@@ -106,8 +106,10 @@ def two_workers(directory: Path) -> Iterator[Workers]:
             process.wait(5)
 
 
-def test_two_workers_share_the_forward_port_and_stop_on_sigterm(tmp_path: Path) -> None:
-    with two_workers(tmp_path) as workers, ExitStack() as connections:
+def test_two_workers_share_the_forward_port_and_stop_on_sigterm(
+    tmp_path: Path, redis_url: str
+) -> None:
+    with two_workers(tmp_path, redis_url) as workers, ExitStack() as connections:
         # Distinct processes, each listening on the one forward port.
         children = workers.children()
         assert workers.process.pid not in children
@@ -131,8 +133,8 @@ def test_two_workers_share_the_forward_port_and_stop_on_sigterm(tmp_path: Path) 
         assert "all 2 workers stopped" in workers.log_path.read_text()
 
 
-def test_a_killed_worker_is_restarted(tmp_path: Path) -> None:
-    with two_workers(tmp_path) as workers:
+def test_a_killed_worker_is_restarted(tmp_path: Path, redis_url: str) -> None:
+    with two_workers(tmp_path, redis_url) as workers:
         first, second = workers.children()
         os.kill(first, signal.SIGKILL)
         poll(
