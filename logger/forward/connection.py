@@ -22,10 +22,15 @@ from logger.telemetry import RateLimitedLog, Telemetry
 
 INPUT = "forward"
 log = logging.getLogger("logger.forward")
-# Frames larger than this are decoded in a worker thread (zlib and the copies
-# release the GIL), so that one client's large payload does not stall the
-# others; smaller ones cost less than the hop.
+# Compressed frames larger than this are decoded in a worker thread, where
+# inflating (zlib releases the GIL) cannot stall the other connections;
+# smaller ones cost less than the hop. An uncompressed frame is decoded on the
+# loop: msgspec holds the GIL throughout, so a thread would only add the hop
+# and GIL hand-offs (measured: 0.8x ingest on 100-app Forward frames).
 OFF_LOOP_FRAME_BYTES = 64 << 10
+# The options map, where `compressed` is, ends a frame: its key as msgpack.
+_COMPRESSED_KEY = b"\xaacompressed"
+_OPTIONS_TAIL = 512
 
 
 class ForwardConnection:
@@ -152,7 +157,11 @@ class ForwardConnection:
 
     async def _decode(self, frame: bytes) -> EventFrame | None:
         max_payload = self._settings.max_frame_bytes
-        if self._decoder is None or len(frame) <= OFF_LOOP_FRAME_BYTES:
+        if (
+            self._decoder is None
+            or len(frame) <= OFF_LOOP_FRAME_BYTES
+            or frame.find(_COMPRESSED_KEY, len(frame) - _OPTIONS_TAIL) < 0
+        ):
             return decode_frame(frame, max_payload)
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._decoder, decode_frame, frame, max_payload)
