@@ -294,6 +294,25 @@ class ControllerSettings:
         )
     )
     max_follow_timeout: float = declared(MAX_FOLLOW_TIMEOUT)
+    # A follow outlives the request that checked its access: checked again.
+    follow_access_interval: float = declared(
+        Setting(
+            "WF_CONTROLLER_FOLLOW_ACCESS_INTERVAL",
+            Seconds(0.1),
+            5.0,
+            "Seconds between two checks that a log stream's user may still read the app"
+            " (token or session not revoked, still a collaborator).",
+        )
+    )
+    follow_send_timeout: float = declared(
+        Setting(
+            "WF_CONTROLLER_FOLLOW_SEND_TIMEOUT",
+            Seconds(0.1),
+            10.0,
+            "Longest wait for a log stream's client to take one frame; one that does"
+            " not read is disconnected.",
+        )
+    )
     # The web console's session cookie: a token like `wf login`'s, shorter-lived.
     console_session_ttl: float = declared(
         Setting(

@@ -24,6 +24,7 @@ import msgspec
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from foundation.echo import capped
 from logger.app_names import app_name_problem
 from logger.buffer import gap_notice
 from logger.components import COMPONENTS, READY, LoggerComponents
@@ -56,7 +57,7 @@ class LogRequest:
 
 def bad_request(message: str) -> web.HTTPBadRequest:
     return web.HTTPBadRequest(
-        text=_json.encode({"detail": message}).decode(), content_type="application/json"
+        text=_json.encode({"detail": capped(message)}).decode(), content_type="application/json"
     )
 
 
@@ -212,6 +213,14 @@ async def _follow(
     follower = hub.subscribe(app)
     loop = asyncio.get_running_loop()
     deadline = loop.time() + log_request.timeout
+    write_timeout = components.settings.api.follow_write_timeout
+
+    async def write(data: bytes) -> None:
+        """A write that a client not reading cannot hold past its own
+        deadline or the follow's (TimeoutError)."""
+        async with asyncio.timeout_at(min(loop.time() + write_timeout, deadline)):
+            await response.write(data)
+
     try:
         await hub.until_live(follower)
         history = await components.store.read(app, query)
@@ -223,7 +232,7 @@ async def _follow(
         if query.after_seq is not None:
             cursor = max(cursor, query.after_seq)
         if history.lines or history.gone:
-            await response.write(_render_history(app, history, log_request.json))
+            await write(_render_history(app, history, log_request.json))
         while (remaining := deadline - loop.time()) > 0:
             if request.transport is None or request.transport.is_closing():
                 break
@@ -250,10 +259,14 @@ async def _follow(
                         chunks.append(_render(fresh, log_request.json))
                 cursor = batch.last_seq
             if chunks:
-                await response.write(b"".join(chunks))
+                await write(b"".join(chunks))
         await response.write_eof()
     except ConnectionError:
         pass  # the client left
+    except TimeoutError:
+        # The client stopped reading: what is unsent cannot end cleanly.
+        if request.transport is not None:
+            request.transport.abort()
     finally:
         hub.unsubscribe(follower)
     return response

@@ -45,14 +45,21 @@ def build_components(settings: LoggerSettings) -> LoggerComponents:
             settings.store, settings.redis, telemetry.registry, replica_id()
         )
         hub = ReplicatedTailHub(
-            settings.api.follower_queue_lines, redis_store, on_loss=telemetry.discarded
+            settings.api.follower_queue_lines,
+            redis_store,
+            on_loss=telemetry.discarded,
+            max_total_bytes=settings.api.followers_max_bytes,
         )
     else:
         store = MemoryStore(
             settings.store,
             on_evict=lambda _app, lines: telemetry.discarded("store", "app_evicted", lines),
         )
-        hub = TailHub(settings.api.follower_queue_lines, on_loss=telemetry.discarded)
+        hub = TailHub(
+            settings.api.follower_queue_lines,
+            on_loss=telemetry.discarded,
+            max_total_bytes=settings.api.followers_max_bytes,
+        )
     app_logs = AppLogCounter(settings.metrics_max_apps)
     telemetry.registry.register(AppLogCollector(app_logs))
     ingestor = Ingestor(Router(settings.max_line_bytes, app_logs), store, hub, telemetry, app_logs)

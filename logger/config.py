@@ -60,6 +60,26 @@ class ApiSettings:
             flag="--follower-queue-lines",
         )
     )
+    # All followers together: a follower's queue shares its batches with the
+    # others, but each one that does not read keeps them alive.
+    followers_max_bytes: int = declared(
+        Setting(
+            "WF_LOGGER_FOLLOWERS_MAX_BYTES",
+            Size(1 << 10),
+            64 << 20,
+            "Bytes queued for all followers together; past it the follower holding"
+            " the most loses its oldest lines.",
+        )
+    )
+    follow_write_timeout: float = declared(
+        Setting(
+            "WF_LOGGER_FOLLOW_WRITE_TIMEOUT",
+            Seconds(0.1),
+            10.0,
+            "Longest wait for a follower to take one write; a client that does not"
+            " read is disconnected.",
+        )
+    )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> ApiSettings:

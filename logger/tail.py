@@ -7,6 +7,12 @@ loss is counted (`component="follower"`, `reason="reader_too_slow"`), and
 the next time it reads it first gets the one loss notice,
 `shop[logger]: N lines dropped since T (reader_too_slow)`. Publishing costs
 one append per follower; the batch's list of lines is shared, never copied.
+
+All followers' queues are bounded together too, by bytes (`max_total_bytes`,
+a `ByteBudget`): each follower is charged for every batch it still holds
+(a batch no reader has taken stays alive), and past the total the follower
+holding the most loses its oldest lines, counted with `component="follower"`,
+`reason="followers_over_budget"` and told in its loss notice the same way.
 """
 
 from __future__ import annotations
@@ -14,21 +20,30 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-from logger.buffer import BoundedBuffer, LossCounter, OverflowPolicy
+from logger.buffer import BoundedBuffer, ByteBudget, LossCounter, OverflowPolicy
 
 COMPONENT = "follower"
 TOO_SLOW = "reader_too_slow"
+OVER_BUDGET = "followers_over_budget"
 
 
 class Batch:
     """One stored batch of an app's lines, shared by all its followers."""
 
-    __slots__ = ("_rendered", "first_seq", "lines")
+    __slots__ = ("_bytes", "_rendered", "first_seq", "lines")
 
     def __init__(self, first_seq: int, lines: list[bytes]) -> None:
         self.first_seq = first_seq
         self.lines = lines
         self._rendered: dict[str, bytes] = {}
+        self._bytes = -1
+
+    @property
+    def byte_count(self) -> int:
+        """The bytes of its lines, summed once."""
+        if self._bytes < 0:
+            self._bytes = sum(map(len, self.lines))
+        return self._bytes
 
     def __len__(self) -> int:
         return len(self.lines)
@@ -54,7 +69,13 @@ class Batch:
 class Follower:
     """One reader of one app's live lines."""
 
-    def __init__(self, app: str, max_queued_lines: int, on_loss: LossCounter) -> None:
+    def __init__(
+        self,
+        app: str,
+        max_queued_lines: int,
+        on_loss: LossCounter,
+        budget: ByteBudget | None = None,
+    ) -> None:
         self.app = app
         self._queue: BoundedBuffer[Batch] = BoundedBuffer(
             max_queued_lines,
@@ -62,7 +83,10 @@ class Follower:
             component=COMPONENT,
             reason=TOO_SLOW,
             on_loss=on_loss,
+            weigh=_batch_bytes,
+            budget=budget,
         )
+        self._budget = budget
         self._wakeup = asyncio.Event()
 
     def push(self, batch: Batch) -> None:
@@ -84,18 +108,37 @@ class Follower:
         """The loss notice (if lines were displaced) and every queued batch."""
         return self._queue.take_notice(self.app), self._queue.take_all()
 
+    def close(self) -> None:
+        """Release what it still holds from the shared budget."""
+        if self._budget is not None:
+            self._queue.take_all()  # gives its bytes back to the budget
+            self._budget.leave(self._queue)
+
+
+def _batch_bytes(batch: Batch) -> int:
+    return batch.byte_count
+
 
 class TailHub:
     """Who follows which app; ingest publishes every stored batch here."""
 
-    def __init__(self, max_queued_lines: int, on_loss: LossCounter | None = None) -> None:
+    def __init__(
+        self,
+        max_queued_lines: int,
+        on_loss: LossCounter | None = None,
+        *,
+        max_total_bytes: int | None = None,
+    ) -> None:
         self._max_queued_lines = max_queued_lines
+        self._budget = (
+            ByteBudget(max_total_bytes, reason=OVER_BUDGET) if max_total_bytes is not None else None
+        )
         self._followers: dict[str, set[Follower]] = {}
         self._on_loss = on_loss
         self.dropped_lines = 0
 
     def subscribe(self, app: str) -> Follower:
-        follower = Follower(app, self._max_queued_lines, self._count_loss)
+        follower = Follower(app, self._max_queued_lines, self._count_loss, self._budget)
         self._followers.setdefault(app, set()).add(follower)
         return follower
 
@@ -105,6 +148,7 @@ class TailHub:
         processes waits for its feed. A follow reads its history after this."""
 
     def unsubscribe(self, follower: Follower) -> None:
+        follower.close()
         followers = self._followers.get(follower.app)
         if followers is not None:
             followers.discard(follower)
@@ -117,6 +161,11 @@ class TailHub:
             batch = Batch(first_seq, lines)
             for follower in followers:
                 follower.push(batch)
+
+    @property
+    def queued_bytes(self) -> int:
+        """Bytes queued for all followers together (0 without a total bound)."""
+        return self._budget.used if self._budget is not None else 0
 
     @property
     def follower_count(self) -> int:

@@ -12,12 +12,13 @@ from aiohttp.typedefs import Handler
 
 from controller.api.encoding import json_response
 from controller.errors import BadRequest, ControllerError, TooManyRequests
+from foundation.echo import capped
 
 log = logging.getLogger("controller.api")
 
 
 def error_response(status: int, message: str) -> web.Response:
-    return json_response({"detail": message}, status=status)
+    return json_response({"detail": capped(message)}, status=status)
 
 
 @web.middleware

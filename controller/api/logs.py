@@ -13,12 +13,20 @@
 
         1000  the end: history sent and, when following, the timeout reached
         4400  the request frame is missing, not JSON, or has a wrong field
+        4403  access revoked: the token or console session was revoked or
+              expired, or the user may no longer read the app (the reason says which)
         4408  no request frame within REQUEST_FRAME_TIMEOUT seconds
         1011  the logger failed (the reason says so)
 
 Authentication (`Authorization: token <t>`, or the console's session cookie
 from the same origin: see controller/auth/sessions.py) and access are checked
 before the upgrade, so those errors are plain HTTP 401, 403 and 404 answers.
+While the socket is open they are checked again every
+WF_CONTROLLER_FOLLOW_ACCESS_INTERVAL seconds, and a failed check closes it
+with 4403. A client that does not take a frame within
+WF_CONTROLLER_FOLLOW_SEND_TIMEOUT seconds is disconnected (no close frame:
+it is not reading); the relay reads the logger's stream one line at a time,
+so a stuck client holds at most the socket buffers, never a growing queue.
 """
 
 from __future__ import annotations
@@ -34,7 +42,9 @@ from aiohttp import WSCloseCode, WSMsgType, web
 from controller.api.access import Access, load_app
 from controller.api.apps import signed_in
 from controller.api.encoding import json_response
-from controller.errors import BadRequest, LoggerUnavailable
+from controller.auth import sessions, tokens
+from controller.auth.middleware import presented_token
+from controller.errors import BadRequest, ControllerError, LoggerUnavailable
 from controller.keys import LOGGER, SESSIONS, SETTINGS
 
 log = logging.getLogger("controller.api.logs")
@@ -44,6 +54,7 @@ DEFAULT_LINES = 100
 MAX_LINES = 10_000
 REQUEST_FRAME_TIMEOUT = 10.0
 CLOSE_BAD_REQUEST = 4400
+CLOSE_ACCESS_REVOKED = 4403
 CLOSE_REQUEST_TIMEOUT = 4408
 # A frame bigger than this is not a log request.
 MAX_REQUEST_FRAME = 4096
@@ -159,31 +170,66 @@ async def _websocket(request: web.Request, app: str) -> web.WebSocketResponse:
     relay = asyncio.create_task(_relay(request, ws, app, wanted))
     # Reading is what notices the client leaving (or closing) early.
     watcher = asyncio.create_task(_drain_client(ws))
+    access = asyncio.create_task(_access_lost(request, app))
+    tasks = (relay, watcher, access)
     try:
-        await asyncio.wait({relay, watcher}, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
     finally:
-        for task in (relay, watcher):
+        for task in tasks:
             task.cancel()
-        await asyncio.gather(relay, watcher, return_exceptions=True)
-    _log_failures(request, relay, watcher)
-    code, reason = WSCloseCode.OK, b"end of logs"
-    if relay.done() and not relay.cancelled() and isinstance(relay.exception(), LoggerUnavailable):
-        code, reason = WSCloseCode.INTERNAL_ERROR, str(relay.exception()).encode()[:120]
+        await asyncio.gather(*tasks, return_exceptions=True)
+    _log_failures(request, *tasks)
+    code: int = WSCloseCode.OK
+    reason = b"end of logs"
+    failure = relay.exception() if relay.done() and not relay.cancelled() else None
+    if isinstance(failure, TimeoutError):
+        # The client stopped reading: a close frame would wait on it too.
+        if request.transport is not None:
+            request.transport.abort()
+        return ws
+    if isinstance(failure, LoggerUnavailable):
+        code, reason = WSCloseCode.INTERNAL_ERROR, str(failure).encode()[:120]
+    if access.done() and not access.cancelled() and access.exception() is None:
+        code, reason = CLOSE_ACCESS_REVOKED, access.result().encode()[:120]
     await ws.close(code=code, message=reason)
     return ws
+
+
+async def _access_lost(request: web.Request, app: str) -> str:
+    """Check at an interval that the stream's credential and the user's access
+    to the app still hold; return why once they do not."""
+    credential = presented_token(request) or sessions.cookie_token(request)
+    interval = request.app[SETTINGS].follow_access_interval
+    while True:
+        await asyncio.sleep(interval)
+        async with request.app[SESSIONS]() as session:
+            found = await tokens.resolve(session, credential) if credential else None
+            if found is None:
+                return "access revoked: the token or session is no longer valid"
+            try:
+                await load_app(session, app, found[1], Access.USE)
+            except ControllerError:
+                return f"access revoked: no longer allowed to read the logs of {app}"
 
 
 async def _relay(
     request: web.Request, ws: web.WebSocketResponse, app: str, wanted: FollowRequest
 ) -> None:
     logger = request.app[LOGGER]
+    send_timeout = request.app[SETTINGS].follow_send_timeout
+
+    async def send(line: str) -> None:
+        """One frame; TimeoutError when the client does not take it in time."""
+        async with asyncio.timeout(send_timeout):
+            await ws.send_str(line)
+
     if not wanted.follow:
         extra = {"format": "json"} if wanted.as_json else {}
         if wanted.after_seq is not None:
             extra["after_seq"] = str(wanted.after_seq)
         body = await logger.read(app, wanted.lines, wanted.proc, extra=extra)
         for line in body.decode("utf-8", "replace").splitlines():
-            await ws.send_str(line)
+            await send(line)
         return
     async for line in logger.follow(
         app,
@@ -193,7 +239,7 @@ async def _relay(
         as_json=wanted.as_json,
         after_seq=wanted.after_seq,
     ):
-        await ws.send_str(line)
+        await send(line)
 
 
 async def _drain_client(ws: web.WebSocketResponse) -> None:
@@ -204,15 +250,17 @@ async def _drain_client(ws: web.WebSocketResponse) -> None:
         log.debug("log stream client gone: %s", type(error).__name__)
 
 
-def _log_failures(request: web.Request, *tasks: asyncio.Task[None]) -> None:
-    """A relay or watcher that ended on an error nobody expects is logged with
+def _log_failures(request: web.Request, *tasks: asyncio.Task[Any]) -> None:
+    """A task of a stream that ended on an error nobody expects is logged with
     its traceback (the logger being unreachable is expected: it closes the
-    socket with its reason)."""
+    socket with its reason; so is a client too slow to read)."""
     for task in tasks:
         if task.cancelled() or not task.done():
             continue
         error = task.exception()
-        if error is not None and not isinstance(error, LoggerUnavailable):
+        if isinstance(error, TimeoutError):
+            log.info("log stream of %s: the client stopped reading", request.path)
+        elif error is not None and not isinstance(error, LoggerUnavailable):
             log.error("log stream of %s failed", request.path, exc_info=error)
 
 

@@ -2,7 +2,7 @@
 
 Without -f it is one HTTP request; with -f a WebSocket: one request frame,
 then a line per text frame until the controller closes (1000 at the end,
-4400/4408/1011 with a reason otherwise). The follow asks for JSON lines, so
+4400/4403/4408/1011 with a reason otherwise). The follow asks for JSON lines, so
 it knows each line's sequence number: when the stream breaks (a network
 blip, a controller or logger replica gone: 1011, an abnormal close, a
 refused connection) it reconnects by itself with a backoff and resumes
@@ -50,7 +50,7 @@ RECONNECT_ATTEMPTS = 20
 # What a resumed follow asks for after the last line seen (the controller's cap).
 RESUME_LINES = 10_000
 # Close codes after which another try cannot help.
-_FINAL_CLOSES = {1000, 4400, 4408}
+_FINAL_CLOSES = {1000, 4400, 4403, 4408}
 _AGE = re.compile(r"(\d+)([smhd])")
 _AGE_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 

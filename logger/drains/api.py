@@ -18,6 +18,7 @@ from typing import Any
 
 from aiohttp import web
 
+from foundation.echo import capped
 from logger.drains.errors import DrainStateFileError, InvalidDrain
 from logger.drains.registry import DrainRegistry
 
@@ -29,7 +30,7 @@ routes = web.RouteTableDef()
 
 
 def _error(status: int, message: str) -> web.Response:
-    return web.json_response({"detail": message}, status=status)
+    return web.json_response({"detail": capped(message)}, status=status)
 
 
 @routes.post("/drains/{app}")

@@ -307,9 +307,14 @@ class ReplicatedTailHub(TailHub):
     """A `TailHub` whose apps' lines come from every replica, through the feed."""
 
     def __init__(
-        self, max_queued_lines: int, store: RedisStore, on_loss: LossCounter | None = None
+        self,
+        max_queued_lines: int,
+        store: RedisStore,
+        on_loss: LossCounter | None = None,
+        *,
+        max_total_bytes: int | None = None,
     ) -> None:
-        super().__init__(max_queued_lines, on_loss)
+        super().__init__(max_queued_lines, on_loss, max_total_bytes=max_total_bytes)
         self.feed = RedisFeed(store, super().publish)
         self._watched: dict[str, int] = {}
         settings = store.redis_settings

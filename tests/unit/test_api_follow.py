@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 from typing import TYPE_CHECKING
 
 from logger.app import create_app
@@ -110,3 +111,40 @@ async def test_plain_reads_health_and_errors(aiohttp_client: AiohttpClient) -> N
     assert (await client.delete("/logs/shop")).status == 204
     assert (await client.delete("/logs/shop")).status == 404
     assert (await client.get("/logs/shop")).status == 204
+
+
+async def test_followers_that_never_read_end_at_their_timeout(
+    aiohttp_client: AiohttpClient,
+) -> None:
+    app = make_app(follow_write_timeout=0.5)
+    client: TestClient = await aiohttp_client(app)  # type: ignore[type-arg]
+    hub = app[COMPONENTS].hub
+    host, port = client.server.host, client.server.port
+    request = f"GET /logs/shop?follow=true&timeout=1&log_lines=0 HTTP/1.1\r\nHost: {host}\r\n\r\n"
+    stuck: list[socket.socket] = []
+    for _ in range(5):  # clients that send a follow and never read a byte
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.setblocking(False)
+        await asyncio.get_running_loop().sock_connect(sock, (host, port))
+        sock.sendall(request.encode())
+        stuck.append(sock)
+    loop = asyncio.get_running_loop()
+    subscribed_by = loop.time() + 5
+    while hub.follower_count < 5:
+        assert loop.time() < subscribed_by, hub.follower_count
+        await asyncio.sleep(0.02)
+    message = "x" * 1000
+    ingestor = app[COMPONENTS].ingestor
+    # Lines keep coming, far more than the sockets hold; every follower must
+    # still be gone soon after its 1 s timeout (plus one write's deadline).
+    ended_by = loop.time() + 4
+    try:
+        while hub.follower_count:
+            assert loop.time() < ended_by, f"{hub.follower_count} followers outlived their timeout"
+            for _ in range(200):
+                await ingestor.write_platform_line("shop", "web", message)
+            await asyncio.sleep(0.01)
+    finally:
+        for sock in stuck:
+            sock.close()

@@ -49,3 +49,32 @@ async def test_one_batch_larger_than_the_queue_keeps_its_newest_lines() -> None:
     assert len(batches) == 1
     assert batches[0].first_seq == 7
     assert batches[0].lines == batch(6, 4)
+
+
+async def test_followers_share_one_byte_budget_and_the_fullest_loses() -> None:
+    losses: list[tuple[str, str, int]] = []
+    line_bytes = len(batch(0, 1)[0])
+    hub = TailHub(
+        max_queued_lines=1000,
+        on_loss=lambda component, reason, count: losses.append((component, reason, count)),
+        max_total_bytes=10 * line_bytes,
+    )
+    stuck = hub.subscribe("shop")
+    reader = hub.subscribe("other")
+    for start in range(0, 20, 2):  # 20 lines for a follower that never reads
+        hub.publish("shop", start, batch(start, 2))
+    assert hub.queued_bytes <= 10 * line_bytes
+    hub.publish("other", 0, batch(0, 2))
+    assert hub.queued_bytes <= 10 * line_bytes
+    # The reader holding little keeps its lines; the one holding most lost its oldest.
+    assert sum(len(b) for b in reader.take()[1]) == 2
+    notice, kept = stuck.take()
+    assert notice is not None
+    assert b"followers_over_budget" in notice
+    assert kept[-1].last_seq == 19
+    assert losses
+    assert all(c == "follower" and r == "followers_over_budget" for c, r, _ in losses)
+    assert sum(n for _, _, n in losses) + sum(len(b) for b in kept) == 20
+    hub.unsubscribe(stuck)
+    hub.unsubscribe(reader)
+    assert hub.queued_bytes == 0

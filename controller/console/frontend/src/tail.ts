@@ -13,7 +13,7 @@ const RESUME_LINES = 10000;
 const FLUSH_MS = 50;
 const MAX_BACKOFF_S = 10;
 // Close codes after which retrying cannot help (controller/api/logs.py).
-const FINAL_CODES = new Set([4400, 4408]);
+const FINAL_CODES = new Set([4400, 4403, 4408]);
 
 export function maxLinesFromUrl(): number {
   const wanted = Number(new URLSearchParams(location.search).get("max"));
