@@ -87,15 +87,25 @@ class LoggerProcess:
         raise RuntimeError(f"logger not ready after {timeout} s:\n{self.output()}")
 
     def output(self) -> str:
-        self._log.seek(0)
-        return self._log.read()[-4000:].decode(errors="replace")
+        return process_output(self._log)
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
-        self._log.close()
+        stop_process(self.process, self._log)
+
+
+def process_output(log: IO[bytes]) -> str:
+    """The end of what a child process wrote to `log`, for an error message."""
+    log.seek(0)
+    return log.read()[-4000:].decode(errors="replace")
+
+
+def stop_process(process: subprocess.Popen[bytes], log: IO[bytes]) -> None:
+    """Terminate a child (killed if it does not go in 10 s) and close its log."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)
+    log.close()

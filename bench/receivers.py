@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import IO, Protocol
 
 from bench import ROOT
-from bench.logger_process import HOST, LoggerProcess, free_port
+from bench.logger_process import HOST, LoggerProcess, free_port, process_output, stop_process
 from bench.measure import process_cpu_seconds
 
 
@@ -93,18 +93,10 @@ class PeerProcess:
         raise RuntimeError(f"{self.name} not listening after {timeout} s:\n{self.output()}")
 
     def output(self) -> str:
-        self._log.seek(0)
-        return self._log.read()[-4000:].decode(errors="replace")
+        return process_output(self._log)
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
-        self._log.close()
+        stop_process(self.process, self._log)
 
 
 class FluentBitReceiver(PeerProcess):
