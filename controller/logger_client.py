@@ -114,8 +114,13 @@ class LoggerClient:
 
     # -- drains -----------------------------------------------------------------
 
-    async def add_drain(self, app: str, url: str) -> dict[str, Any]:
-        body = await self._drains("POST", app, json={"url": url}, expect=(201,))
+    async def add_drain(self, app: str, url: str, origin: str | None = None) -> dict[str, Any]:
+        """Add a drain; `origin` (the controller's id for it) is kept and
+        shown back, so that a reconcile can tell its drains from others'."""
+        request: dict[str, Any] = {"url": url}
+        if origin is not None:
+            request["origin"] = origin
+        body = await self._drains("POST", app, json=request, expect=(201,))
         if not isinstance(body, dict) or not isinstance(body.get("id"), str):
             raise LoggerUnavailable("the logger answered a drain without an id")
         return body
@@ -126,6 +131,12 @@ class LoggerClient:
         if not isinstance(drains, list):
             raise LoggerUnavailable("the logger answered a drain list without `drains`")
         return [drain for drain in drains if isinstance(drain, dict)]
+
+    async def get_drain(self, app: str, drain_id: str) -> dict[str, Any] | None:
+        """One drain as the logger shows it (every replica's state); None
+        when the logger has no such drain."""
+        body = await self._drains("GET", app, drain_id, expect=(200, 404))
+        return body if isinstance(body, dict) else None
 
     async def remove_drain(self, app: str, drain_id: str) -> None:
         """Remove one drain; one the logger does not have is already removed."""

@@ -19,6 +19,7 @@ from logger.config import LoggerSettings
 from logger.drains.api import DRAINS
 from logger.drains.api import routes as drain_routes
 from logger.drains.registry import DrainRegistry
+from logger.drains.shared_set import SharedDrainSet
 from logger.forward.server import ForwardServer
 from logger.history.service import history_context
 from logger.ingest import Ingestor
@@ -124,8 +125,15 @@ async def _forward_listener(app: web.Application) -> AsyncIterator[None]:
 async def _drains(app: web.Application) -> AsyncIterator[None]:
     components = app[COMPONENTS]
     telemetry = components.telemetry
+    settings = components.settings
+    store = components.store
+    shared = (
+        SharedDrainSet(settings.redis, store.replica_id, settings.drains.sync_interval)
+        if isinstance(store, RedisStore)
+        else None
+    )
     registry = DrainRegistry(
-        components.settings.drains, telemetry.registry, on_loss=telemetry.discarded
+        settings.drains, telemetry.registry, on_loss=telemetry.discarded, shared=shared
     )
     await registry.start()
     app[DRAINS] = registry

@@ -7,6 +7,11 @@ that no longer validates is kept in the file untouched and skipped with a
 warning, so that one bad entry neither stops the logger nor is silently
 forgotten.
 
+With Redis (`WF_REDIS_URL`) the set is cluster state instead of a file:
+`logger.drains.shared_set` keeps it in Redis, every replica loads it at
+start and follows its changes, and each replica reports its own drains'
+state so that the API shows them per replica and summed.
+
 Every drain connects through one destination policy
 (`logger.drains.destinations`, checked here at add time and by the sinks at
 each connection) and buffers within one `ByteBudget`
@@ -25,24 +30,26 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from prometheus_client import CollectorRegistry
+from redis.exceptions import RedisError
 
 from logger.app_names import app_name_problem
 from logger.buffer import ByteBudget, LossCounter
 from logger.drains.base import COMPONENT, Drain
+from logger.drains.cluster_view import merged, reported
 from logger.drains.errors import (
     DeniedDestination,
     DrainLimitReached,
-    DrainStateFileError,
     DuplicateDrain,
     InvalidAppName,
     InvalidDrainUrl,
 )
 from logger.drains.persistence import DrainStateFile, Entries, PendingCheckpoint
 from logger.drains.settings import DrainSettings
+from logger.drains.shared_set import DrainSetUnavailable, SharedDrainSet, until_closed
 from logger.drains.sinks.factory import make_sink, sends_frames
 from logger.drains.sinks.syslog.encoder import SharedFrames, SyslogEncoder
 from logger.drains.telemetry import DrainTelemetry
-from logger.drains.url import parse_drain_url
+from logger.drains.url import DrainUrl, parse_drain_url
 from logger.drains.view import DrainView
 from logger.lines import format_timestamp
 
@@ -50,6 +57,8 @@ log = logging.getLogger("logger.drains")
 
 # Lines a previous run held and never delivered (it did not shut down).
 LOST_AT_CRASH = "lost_at_crash"
+# Who asked for a drain (the controller's own id for it), shown back; bounded.
+MAX_ORIGIN_CHARS = 100
 
 
 def check_app_name(app: str) -> None:
@@ -59,8 +68,17 @@ def check_app_name(app: str) -> None:
         raise InvalidAppName(problem)
 
 
+def check_origin(origin: str | None) -> None:
+    """InvalidDrainUrl unless `origin` is absent or a short printable name."""
+    if origin is not None and (
+        not origin or len(origin) > MAX_ORIGIN_CHARS or not origin.isprintable()
+    ):
+        raise InvalidDrainUrl(f"a drain's origin is 1 to {MAX_ORIGIN_CHARS} printable characters")
+
+
 class DrainRegistry:
-    """Every drain, by id and by app; persisted to `settings.state_file`."""
+    """Every drain, by id and by app; persisted to `settings.state_file`, or
+    shared by every replica through `shared` (Redis)."""
 
     def __init__(
         self,
@@ -69,15 +87,18 @@ class DrainRegistry:
         *,
         clock: Callable[[], int] = time.time_ns,
         on_loss: LossCounter | None = None,
+        shared: SharedDrainSet | None = None,
     ) -> None:
         self._settings = settings
+        self._shared = shared
         self._telemetry = DrainTelemetry(metrics_registry)
         # Every line a drain gives up on also counts in the logger's
         # logger_discarded_events_total{component="drain"}.
         self._on_loss = on_loss
         self._clock = clock
         self._drains: dict[str, Drain] = {}
-        self._tokens: dict[str, str] = {}
+        # Each drain's entry as persisted (URL, token, origin, created_at).
+        self._entries: dict[str, dict[str, Any]] = {}
         # Replaced (never mutated) on change, so `deliver` iterates a snapshot.
         self._by_app: dict[str, tuple[Drain, ...]] = {}
         # Per app, the frames its drains that send frames share (encoded once
@@ -88,6 +109,12 @@ class DrainRegistry:
         self._state = DrainStateFile(settings.state_file)
         self._checkpoint = PendingCheckpoint(settings.state_file)
         self._checkpoints: asyncio.Task[None] | None = None
+        # Shared set only: the version last loaded, the follower task, and
+        # the ids of entries that did not validate here (warned about once).
+        self._version = -1
+        self._follower: asyncio.Task[None] | None = None
+        self._skipped: set[str] = set()
+        self._closing = asyncio.Event()
         self._policy = settings.destination_policy()
         self._budget = ByteBudget(settings.max_buffer_bytes)
         self._lock = asyncio.Lock()
@@ -114,22 +141,15 @@ class DrainRegistry:
         async with self._lock:
             if self._started:
                 return
-            for entry in self._state.read():
-                try:
-                    drain = self._build(entry)
-                except (
-                    InvalidDrainUrl,
-                    InvalidAppName,
-                    DeniedDestination,
-                    KeyError,
-                    TypeError,
-                ) as error:
-                    known = isinstance(error, InvalidDrainUrl | InvalidAppName | DeniedDestination)
-                    what = str(error) if known else "a field is missing"
-                    log.warning("skipping drain %r in the state file: %s", entry.get("id"), what)
-                    self._unloadable.append(entry)
-                    continue
-                self._attach(drain)
+            if self._shared is None:
+                for entry in self._state.read():
+                    drain = self._loaded(entry, "the state file")
+                    if drain is None:
+                        self._unloadable.append(entry)
+                    else:
+                        self._attach(drain)
+            else:
+                await self._load_shared()
             self._report_previous_run()
             self._started = True
             for drain in self._drains.values():
@@ -138,6 +158,21 @@ class DrainRegistry:
                 self._checkpoints = asyncio.create_task(
                     self._write_checkpoints(), name="drain-checkpoints"
                 )
+            if self._shared is not None:
+                self._follower = asyncio.create_task(
+                    self._follow_shared(self._shared), name="drain-set-follower"
+                )
+
+    def _loaded(self, entry: dict[str, Any], where: str) -> Drain | None:
+        """The drain of a persisted entry; None (with a warning) when it
+        does not validate here."""
+        try:
+            return self._build(entry)
+        except (InvalidDrainUrl, InvalidAppName, DeniedDestination, KeyError, TypeError) as error:
+            known = isinstance(error, InvalidDrainUrl | InvalidAppName | DeniedDestination)
+            what = str(error) if known else "a field is missing"
+            log.warning("skipping drain %r in %s: %s", entry.get("id"), where, what)
+            return None
 
     async def close(self) -> None:
         """Stop every sender, after up to `flush_timeout` of delivering what is
@@ -146,6 +181,11 @@ class DrainRegistry:
             if self._closed:
                 return
             self._closed = True
+            self._closing.set()
+            if self._follower is not None:
+                self._follower.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._follower
             if self._checkpoints is not None:
                 self._checkpoints.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -162,57 +202,86 @@ class DrainRegistry:
             # What was left is counted as `closed`: a clean end leaves no checkpoint.
             with contextlib.suppress(OSError):
                 self._checkpoint.remove()
+            if self._shared is not None:
+                await self._shared.close()
             self._telemetry.unregister()
 
     # -- the API ----------------------------------------------------------------
 
-    async def add(self, app: str, url: str) -> DrainView:
-        """Validate and add a drain, persisting it before it starts.
+    async def add(self, app: str, url: str, origin: str | None = None) -> DrainView:
+        """Validate and add a drain, persisting it before it starts;
+        `origin` names who asked (the controller's id for it).
 
         Raises InvalidAppName, InvalidDrainUrl, DeniedDestination (the host,
         or what it resolves to now, is not a public address and not allowed),
         DuplicateDrain, DrainLimitReached, or DrainStateFileError when the
-        state file cannot be written."""
+        state file (or, shared, Redis) cannot be written."""
         check_app_name(app)
+        check_origin(origin)
         parsed = parse_drain_url(url)
         await self._policy.check(parsed.host, parsed.port)
         async with self._lock:
-            existing = self._by_app.get(app, ())
-            if any(drain.url.key == parsed.key for drain in existing):
-                raise DuplicateDrain(f"{app} already has a drain to {parsed.redacted()}")
-            if len(existing) >= self._settings.per_app:
-                raise DrainLimitReached(
-                    f"{app} already has {len(existing)} drains, the limit "
-                    f"(WF_DRAINS_PER_APP={self._settings.per_app})"
-                )
-            entry = {
+            entry: dict[str, Any] = {
                 "id": self._new_id(),
                 "app": app,
                 "url": parsed.original,
                 "token": f"d.{uuid.uuid4()}",
                 "created_at": format_timestamp(self._clock()),
             }
+            if origin is not None:
+                entry["origin"] = origin
+            if self._shared is None:
+                self._check_room(app, parsed, [drain.url for drain in self._by_app.get(app, ())])
             drain = self._build(entry)
-            self._attach(drain)
             try:
-                self._write_state()
-            except DrainStateFileError:
+                if self._shared is None:
+                    self._attach(drain)
+                    self._write_state()
+                else:
+                    await self._shared.add(
+                        entry, lambda current: self._check_shared(app, parsed, current)
+                    )
+                    self._attach(drain)
+            except BaseException:
                 self._detach(drain)
+                await self._dispose(drain)
                 raise
             if self._started:
                 await drain.start()
         log.info("added drain %s to %s: %s", drain.id, app, parsed.redacted())
         return drain.view()
 
+    def _check_room(self, app: str, parsed: DrainUrl, existing: Sequence[DrainUrl]) -> None:
+        if any(url.key == parsed.key for url in existing):
+            raise DuplicateDrain(f"{app} already has a drain to {parsed.redacted()}")
+        if len(existing) >= self._settings.per_app:
+            raise DrainLimitReached(
+                f"{app} already has {len(existing)} drains, the limit "
+                f"(WF_DRAINS_PER_APP={self._settings.per_app})"
+            )
+
+    def _check_shared(self, app: str, parsed: DrainUrl, current: Entries) -> None:
+        existing = []
+        for entry in current:
+            with contextlib.suppress(InvalidDrainUrl, KeyError):
+                existing.append(parse_drain_url(str(entry["url"])))
+        self._check_room(app, parsed, existing)
+
     async def remove(self, app: str, drain_id: str) -> bool:
         """Remove one drain; False when the app has no drain with that id."""
         async with self._lock:
             drain = self._drains.get(drain_id)
-            if drain is None or drain.app != app:
+            local = drain is not None and drain.app == app
+            if self._shared is not None:
+                if not await self._shared.remove(app, [drain_id]) and not local:
+                    return False
+            elif not local:
                 return False
-            self._detach(drain)
+            if drain is not None and local:
+                self._detach(drain)
             self._write_state()
-        await self._dispose(drain)
+        if drain is not None and local:
+            await self._dispose(drain)
         log.info("removed drain %s from %s", drain_id, app)
         return True
 
@@ -220,14 +289,39 @@ class DrainRegistry:
         """Remove every drain of an app (the app was deleted); returns how many."""
         async with self._lock:
             drains = self._by_app.get(app, ())
-            if not drains:
+            removed = len(drains)
+            if self._shared is not None:
+                removed = max(removed, await self._shared.remove(app))
+            if not removed:
                 return 0
             for drain in drains:
                 self._detach(drain)
             self._write_state()
         for drain in drains:
             await self._dispose(drain)
-        return len(drains)
+        return removed
+
+    async def describe(self, app: str, drain_id: str | None = None) -> list[dict[str, Any]]:
+        """The app's drains (or the one `drain_id`) as the API shows them;
+        shared, with every replica's state under `replicas` and the
+        counters summed (`logger.drains.cluster_view`)."""
+        drains = [
+            drain for drain in self._by_app.get(app, ()) if drain_id is None or drain.id == drain_id
+        ]
+        shown = []
+        for drain in drains:
+            view = drain.view().to_json()
+            view["origin"] = self._entries.get(drain.id, {}).get("origin")
+            shown.append(view)
+        if self._shared is None or not shown:
+            return shown
+        try:
+            reports = await self._shared.reports([view["id"] for view in shown])
+        except DrainSetUnavailable as error:
+            log.warning("drains of %s shown without the other replicas: %s", app, error)
+            return [{**view, "replicas": None} for view in shown]
+        replica = self._shared.replica
+        return [merged(view, replica, reports.get(view["id"], {})) for view in shown]
 
     def list(self, app: str) -> list[DrainView]:
         """The app's drains, oldest first."""
@@ -244,6 +338,70 @@ class DrainRegistry:
     def shared_frames(self, app: str) -> SharedFrames | None:
         """The frames the app's drains share (for tests and tools)."""
         return self._frames.get(app)
+
+    # -- the shared set ---------------------------------------------------------
+
+    async def _load_shared(self) -> None:
+        """Make the live drains exactly the shared set (at start, and when
+        its version moved). Redis unreachable at start is not fatal: the
+        follower loads the set once it answers."""
+        assert self._shared is not None
+        try:
+            version, entries = await self._shared.entries()
+        except DrainSetUnavailable as error:
+            log.warning("drains not loaded yet: %s", error)
+            return
+        if version == self._version:
+            return
+        wanted = {str(entry.get("id")): entry for entry in entries}
+        gone = [drain for drain_id, drain in self._drains.items() if drain_id not in wanted]
+        for drain in gone:
+            self._detach(drain)
+        added = []
+        for drain_id, entry in wanted.items():
+            if drain_id in self._drains or drain_id in self._skipped:
+                continue
+            loaded = self._loaded(entry, "the shared drain set")
+            if loaded is None:
+                self._skipped.add(drain_id)
+                continue
+            self._attach(loaded)
+            added.append(loaded)
+        self._version = version
+        if self._started:
+            for drain in added:
+                await drain.start()
+        for drain in gone:
+            await self._dispose(drain)
+        if added or gone:
+            log.info("drains follow the shared set: %d added, %d removed", len(added), len(gone))
+
+    async def _follow_shared(self, shared: SharedDrainSet) -> None:
+        """Reload the set when a change is announced or its version moved;
+        report this replica's drains every sync interval."""
+        interval = self._settings.sync_interval
+        last_report = 0.0
+        loop = asyncio.get_running_loop()
+        while not self._closing.is_set():
+            try:
+                async for announced in shared.changes():
+                    if announced or await shared.version() != self._version:
+                        async with self._lock:
+                            await self._load_shared()
+                    if loop.time() - last_report >= interval:
+                        await shared.report(self._reports())
+                        last_report = loop.time()
+            except (RedisError, OSError, DrainSetUnavailable) as error:
+                log.warning(
+                    "drains lost Redis (%s); following the shared set again in %.1f s",
+                    type(error).__name__,
+                    interval,
+                )
+            if await until_closed(self._closing, interval):
+                return
+
+    def _reports(self) -> dict[str, dict[str, Any]]:
+        return {drain.id: reported(drain.view().to_json()) for drain in self._drains.values()}
 
     # -- internals --------------------------------------------------------------
 
@@ -272,7 +430,7 @@ class DrainRegistry:
             on_loss=self._on_loss,
             budget=self._budget,
         )
-        self._tokens[drain_id] = token
+        self._entries[drain_id] = dict(entry)
         return drain
 
     def _report_previous_run(self) -> None:
@@ -348,7 +506,7 @@ class DrainRegistry:
 
     async def _dispose(self, drain: Drain) -> None:
         await drain.close()
-        self._tokens.pop(drain.id, None)
+        self._entries.pop(drain.id, None)
         drain.metrics.remove()
 
     def _new_id(self) -> str:
@@ -359,16 +517,7 @@ class DrainRegistry:
 
     def _write_state(self) -> None:
         path = self._settings.state_file
-        if path is None:
+        if path is None or self._shared is not None:
             return
-        entries = [
-            {
-                "id": drain.id,
-                "app": drain.app,
-                "url": drain.url.original,
-                "token": self._tokens[drain.id],
-                "created_at": drain.created_at,
-            }
-            for drain in self._drains.values()
-        ]
+        entries = [self._entries[drain_id] for drain_id in self._drains]
         self._state.write(entries + self._unloadable)

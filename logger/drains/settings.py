@@ -148,6 +148,17 @@ class DrainSettings:
             "Seconds between writes of what drains hold, reported after a crash.",
         )
     )
+    # With Redis: how soon a missed change of the shared set is noticed, and
+    # how fresh the other replicas' state in the API is.
+    sync_interval: float = declared(
+        Setting(
+            "WF_DRAINS_SYNC_INTERVAL",
+            Seconds(0.1),
+            2.0,
+            "With Redis: seconds between checks of the shared drain set and reports "
+            "of this replica's drain state.",
+        )
+    )
     syslog: SyslogSinkSettings = field(default_factory=SyslogSinkSettings)
     http: HttpSinkSettings = field(default_factory=HttpSinkSettings)
 

@@ -4,9 +4,11 @@ at start, never shown with credentials) and collaborators."""
 from __future__ import annotations
 
 import logging
+import uuid
 
 import pytest
 
+from controller.api.drains import origin_of
 from logger.drains.api import DRAINS
 from tests.controller.conftest import Client, Logger, MakeClient, Users
 from tests.support.services import free_port
@@ -84,16 +86,26 @@ async def test_reconcile_at_start_makes_the_logger_agree(
         reply = await client.post("/v2/apps/shop/drains", json={"url": url}, headers=headers)
         assert reply.status == 201
     registry = logger.app[DRAINS]
-    # The logger loses one drain and gains one nobody asked for.
+    # The logger loses one drain, still holds one this controller made and
+    # no longer stores, and holds one someone else added to it directly.
     lost = next(view for view in registry.list("shop") if view.url == lost_url)
     assert await registry.remove("shop", lost.id)
-    stray = await registry.add("shop", f"syslog://127.0.0.1:{free_port()}")
+    orphan = await registry.add(
+        "shop", f"syslog://127.0.0.1:{free_port()}", origin_of(str(uuid.uuid4()))
+    )
+    others_url = f"syslog://127.0.0.1:{free_port()}"
+    others = await registry.add("shop", others_url)
 
     await make_client()  # a controller starting: reconciles before this returns
 
     urls = sorted(view.url for view in registry.list("shop"))
-    assert urls == sorted([kept_url, lost_url])
-    assert registry.get("shop", stray.id) is None
+    assert urls == sorted([kept_url, lost_url, others_url])
+    assert registry.get("shop", orphan.id) is None
+    assert registry.get("shop", others.id) is not None
+    # The re-pushed drain is the controller's again: shown with its state.
+    listing = await (await client.get("/v2/apps/shop/drains", headers=headers)).json()
+    assert sorted(drain["url"] for drain in listing["results"]) == sorted([kept_url, lost_url])
+    assert all(drain["state"] is not None for drain in listing["results"])
 
 
 async def test_perms_add_list_remove_and_errors(client: Client, users: Users) -> None:

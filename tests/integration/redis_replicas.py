@@ -33,10 +33,21 @@ class Replica:
 
 
 @contextmanager
-def replica(directory: Path, name: str, redis_url: str, *extra: str) -> Iterator[Replica]:
+def replica(
+    directory: Path,
+    name: str,
+    redis_url: str,
+    *extra: str,
+    env: dict[str, str] | None = None,
+) -> Iterator[Replica]:
     http_port, forward_port = free_port(), free_port()
     log = directory / f"{name}.log"
-    env = {**os.environ, "WF_DRAINS_STATE_FILE": "none", "WF_REDIS_URL": redis_url}
+    env = {
+        **os.environ,
+        "WF_DRAINS_STATE_FILE": "none",
+        "WF_REDIS_URL": redis_url,
+        **(env or {}),
+    }
     with log.open("wb") as log_file:
         process = subprocess.Popen(
             [

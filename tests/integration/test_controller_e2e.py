@@ -173,6 +173,15 @@ def test_register_create_logs_follow_drain_destroy(
     assert messages(out)[-1] == "shop[worker]: live"
     assert messages(out)[0].startswith("shop[controller]: admin added a drain to syslog://")
     assert sink.wait_for(b"live"), bytes(sink.received)
+    drain_id = drains[0]["id"]
+    deadline = time.monotonic() + 10
+    while json.loads(admin.ok("drains", "info", drain_id, "--json"))["delivered_lines"] < 1:
+        assert time.monotonic() < deadline, "wf drains info never counted a delivered line"
+        time.sleep(0.1)
+    shown = admin.ok("drains", "info", drain_id)
+    assert shown.startswith(f"=== shop drain {drain_id}\nurl:        syslog://127.0.0.1:")
+    assert "delivered:  " in shown
+    assert "state:      connected" in shown
 
     bob = User(server, tmp_path / "bob")
     bob.ok("register", "-u", "bob", "-e", "bob@example.com", "--password-stdin", stdin=PASSWORD)

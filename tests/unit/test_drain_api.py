@@ -58,7 +58,7 @@ async def test_add_list_and_delete(
     assert set(body) == {
         "id", "app", "url", "scheme", "created_at", "state", "last_error", "last_error_at",
         "delivered_lines", "delivered_bytes", "dropped_lines", "dropped", "retries",
-        "buffered_lines", "buffer_capacity",
+        "buffered_lines", "buffer_capacity", "origin",
     }  # fmt: skip
     listed = await client.get("/drains/shop")
     assert listed.status == 200
