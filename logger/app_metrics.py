@@ -4,8 +4,9 @@ lines by detected level, exported by the logger.
 The logger stores hundreds of thousands of lines a second, so nothing here
 touches prometheus-client per line. Each of the router's cached sources
 (one per pod and container) holds the `StreamSlots` of its app and process
-type, and routing a record adds to one integer in them
-(`logger.routing.Router`): lines are counted as they are routed, so a
+type, and routing adds each run of records with the same slots to one
+integer in them once (`logger.routing.Router`): lines are counted as they
+are routed, so a
 frame the store then fails to take (it is not acked, and is resent) is
 counted twice; a rare error traded for no second pass over the lines.
 Lines whose message may carry a level are checked once per frame

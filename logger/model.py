@@ -8,7 +8,7 @@ which is what makes typed decoding several times cheaper than a dict.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, TypeAlias
+from typing import Any, Literal, TypeAlias
 
 import msgspec
 from msgspec.msgpack import Ext
@@ -48,11 +48,14 @@ class Record(msgspec.Struct, gc=False):
 
 class LoggedRecord(msgspec.Struct, gc=False):
     """The fast path's record: `log` is required, so a record without one
-    fails the typed decode and takes the general path, with no second check."""
+    fails the typed decode and takes the general path, with no second check.
+    `stream` is one of the two names container runtimes write, decoded as the
+    literal's own string (no string made per record); any other stream name
+    takes the general path too, which routes it the same way."""
 
     log: str
     message: str | None = None
-    stream: str | None = None
+    stream: Literal["stdout", "stderr"] | None = None
     kubernetes: msgspec.Raw = NO_METADATA
 
 

@@ -90,7 +90,8 @@ class RoutedBatch:
 class Router:
     """Turns entries into stored lines (see `logger.lines`), and counts them
     per app, process type and stream into `app_logs`: each cached source
-    holds its counter slots, so counting costs one addition per record."""
+    holds its counter slots, and a run of records with the same slots is
+    added to them once, when the run ends."""
 
     def __init__(self, max_line_bytes: int, app_logs: AppLogCounter | None = None) -> None:
         self._max_line_bytes = max_line_bytes
@@ -111,7 +112,7 @@ class Router:
         # globals (compiled too: a compiled module reads imported names from
         # its globals dict).
         second, prefix = self._second, self._second_text
-        markers, level_first, one_line = _MARKERS, _LEVEL_FIRST, ONE_LINE
+        markers, level_first = _MARKERS, _LEVEL_FIRST
         build, format_second = build_line, second_text
         time_pair, event_time, unpack_time = TimeWithMetadata, Ext, _EVENT_TIME.unpack
         # What the previous record resolved to: records of one pod come in runs,
@@ -119,6 +120,10 @@ class Router:
         last_meta: Raw | None = None
         app, label, slots = _NO_APP
         lines: list[bytes] = []
+        # Lines and bytes per stream (stdout, stderr, none) routed to `slots`
+        # since they were last added to it: small integers, so a run of one
+        # pod's records costs no big-integer addition per record.
+        out_lines = out_bytes = err_lines = err_bytes = none_lines = none_bytes = 0
         for raw_time, record in entries:
             if type(raw_time) is time_pair:
                 raw_time = raw_time.time  # the metadata is not read
@@ -141,7 +146,14 @@ class Router:
             if meta != last_meta:
                 key: bytes | str = bytes(meta) if meta else tag
                 found = sources.get(key)
-                app, label, slots = found if found is not None else self._resolve_source(key, tag)
+                if found is None:
+                    found = self._resolve_source(key, tag)
+                if found[2] is not slots:  # the run of `slots` ends
+                    _add_counts(
+                        slots, out_lines, out_bytes, err_lines, err_bytes, none_lines, none_bytes
+                    )
+                    out_lines = out_bytes = err_lines = err_bytes = none_lines = none_bytes = 0
+                app, label, slots = found
                 last_meta = meta
                 if app:
                     found_lines = by_app.get(app)
@@ -169,12 +181,22 @@ class Router:
                 pieces = split_line(encoded, max_line_bytes)
                 batch.split += len(pieces) - 1
                 lines.extend(pieces)
-                slots[stream] += one_line * len(pieces) + sum(map(len, pieces))
+                count, size = len(pieces), sum(map(len, pieces))
             else:
                 lines.append(encoded)
-                slots[stream] += one_line + len(encoded)  # one line and its bytes
+                count, size = 1, len(encoded)
+            if stream == 0:
+                out_lines += count
+                out_bytes += size
+            elif stream == 1:
+                err_lines += count
+                err_bytes += size
+            else:
+                none_lines += count
+                none_bytes += size
             if message[:1] in level_first:
                 level_lines.append((app, encoded))
+        _add_counts(slots, out_lines, out_bytes, err_lines, err_bytes, none_lines, none_bytes)
         batch.accepted = len(entries) - batch.invalid_time - batch.no_app
         return batch
 
@@ -203,6 +225,25 @@ class Router:
             self._sources.clear()  # pods come and go; start over rather than grow
         self._sources[key] = source
         return source
+
+
+def _add_counts(
+    slots: StreamSlots,
+    out_lines: int,
+    out_bytes: int,
+    err_lines: int,
+    err_bytes: int,
+    none_lines: int,
+    none_bytes: int,
+) -> None:
+    """Add lines and bytes per stream to an app's counter slots (one big
+    integer per stream: lines from bit 64 up, bytes below)."""
+    if out_lines:
+        slots[0] += (ONE_LINE if out_lines == 1 else ONE_LINE * out_lines) + out_bytes
+    if err_lines:
+        slots[1] += (ONE_LINE if err_lines == 1 else ONE_LINE * err_lines) + err_bytes
+    if none_lines:
+        slots[2] += (ONE_LINE if none_lines == 1 else ONE_LINE * none_lines) + none_bytes
 
 
 def pod_source(

@@ -144,3 +144,28 @@ def test_process_types_per_app_are_bounded() -> None:
     procs = {proc for _app, proc, *_ in counter.totals()}
     assert len(procs) == 101
     assert ("shop", OVERFLOW, "stdout", 5, 45) in counter.totals()
+
+
+def test_router_counts_runs_of_records_as_line_by_line_counting_does() -> None:
+    # Runs of one source, sources that share an app's slots, alternating apps,
+    # both streams and unroutable records in between: the router adds each
+    # run to the slots once, and the totals are those of counting every line.
+    routed = AppLogCounter(10)
+    router = Router(16384, routed)
+    shop_a = pod_record("GET /a", app="shop", type="web", pod="shop-web-1-aaaaa")
+    shop_b = pod_record("GET /b", app="shop", type="web", pod="shop-web-1-bbbbb")
+    cart = pod_record("GET /c", app="cart", type="web", pod="cart-web-1-ccccc")
+    shop_err = Record(log="oops", stream="stderr", kubernetes=shop_a.kubernetes)
+    orphan = Record(log="nobody's")
+    records = [shop_a, shop_a, shop_b, shop_err, shop_a, cart, orphan, cart, shop_b, shop_err]
+    batch = router.route("kube.x", [(event_time(T0), record) for record in records * 3])
+    assert batch.no_app == 3
+    counted = AppLogCounter(10)
+    for app, lines in batch.lines.items():
+        counted.count(app, lines)
+    assert sorted(routed.totals()) == sorted(counted.totals())
+    assert sorted(routed.totals()) == [
+        ("cart", "web", "stdout", 6, sum(map(len, batch.lines["cart"])) - 6),
+        ("shop", "web", "stderr", 6, 6 * (50 + 4)),
+        ("shop", "web", "stdout", 15, 15 * (50 + 6)),
+    ]

@@ -983,3 +983,19 @@ def test_nesting_near_msgpack_limit_is_malformed_or_decoded(mode: str, with_log:
             assert decoded.log == "x"
         else:
             assert decoded.message == '{"k":' + "[" * 1015 + "1" + "]" * 1015 + "}"
+
+
+def test_any_stream_name_is_kept_on_either_path() -> None:
+    # stdout and stderr decode on the typed path; another name makes the frame
+    # take the general path, which keeps it as sent.
+    records = [{"log": "a", "stream": "stdout"}, {"log": "b", "stream": "stderr"}, {"log": "c"}]
+    typed = decode_frame(pack(["t", [[1, record] for record in records]]), MIB)
+    assert typed is not None
+    assert [record.stream for _, record in typed.entries] == ["stdout", "stderr", None]
+    assert type(typed.entries[0][1]).__name__ == "LoggedRecord"
+    mixed = decode_frame(
+        pack(["t", [[1, record] for record in [*records, {"log": "d", "stream": "journal"}]]]), MIB
+    )
+    assert mixed is not None
+    assert [record.stream for _, record in mixed.entries] == ["stdout", "stderr", None, "journal"]
+    assert [record.log for _, record in mixed.entries] == ["a", "b", "c", "d"]
