@@ -144,8 +144,14 @@ class RedisStore:
         options: dict[str, Any] = {}
         if redis_settings.url.startswith("redis://"):
             options["connection_class"] = HiredisPackingConnection
-        self.client: aioredis.Redis = aioredis.Redis.from_url(
+        # A bounded pool that makes a command wait for a free connection (up
+        # to the command timeout): a burst of follows reading their history
+        # at once queues, where redis-py's default pool (100, then
+        # MaxConnectionsError) failed them and took the replica unready.
+        pool = aioredis.BlockingConnectionPool.from_url(
             redis_settings.url,
+            max_connections=redis_settings.max_connections,
+            timeout=redis_settings.command_timeout,
             socket_timeout=redis_settings.command_timeout,
             socket_connect_timeout=redis_settings.connect_timeout,
             retry=Retry(NoBackoff(), 0),
@@ -153,6 +159,7 @@ class RedisStore:
             health_check_interval=0,
             **options,
         )
+        self.client: aioredis.Redis = aioredis.Redis.from_pool(pool)
         self._metrics = RedisMetrics(registry)
         # Raw (str-typed) strings: the cmsgpack of Redis 7.0 cannot read the bin type.
         self._pack = msgpack.Packer(use_bin_type=False).pack

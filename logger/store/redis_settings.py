@@ -12,7 +12,15 @@ from enum import StrEnum
 from urllib.parse import urlsplit
 
 from foundation.errors import SettingsError
-from foundation.settings import Choice, Kind, Seconds, Setting, declared, from_environ
+from foundation.settings import (
+    Choice,
+    Integer,
+    Kind,
+    Seconds,
+    Setting,
+    declared,
+    from_environ,
+)
 
 
 class RedisUrl(Kind["str | None"]):
@@ -96,6 +104,16 @@ class RedisSettings:
         )
     )
 
+    # Commands past this many at once wait for a connection (up to the command timeout).
+    max_connections: int = declared(
+        Setting(
+            "WF_REDIS_MAX_CONNECTIONS",
+            Integer(2, 10_000),
+            64,
+            "Connections to Redis per logger process (one is the feed's subscription); "
+            "more commands at once wait for one, up to WF_REDIS_COMMAND_TIMEOUT.",
+        )
+    )
     # A frame in one call on a standalone Redis; one call per app on a Cluster.
     append_calls: AppendCalls = declared(
         Setting(

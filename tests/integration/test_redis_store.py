@@ -343,6 +343,21 @@ def pttl(redis_server: RedisServer, key: str) -> int:
     return int(redis_server.command("PTTL", key).decode().strip().lstrip(":"))
 
 
+async def test_more_reads_at_once_than_connections_wait_for_one(redis_url: str) -> None:
+    """A burst of follows reading their history: past the pool's bound a
+    read waits for a connection; it neither fails nor makes Redis look down."""
+    store = await redis_store(redis_url, max_connections=4)
+    try:
+        await store.append("shop", lines("shop", 3))
+        results = await asyncio.gather(
+            *(store.read("shop", ReadQuery(limit=-1)) for _ in range(300))
+        )
+        assert {len(result.lines) for result in results} == {3}
+        assert store.unavailable is None
+    finally:
+        await store.close()
+
+
 def test_lines_gone_counts_what_a_resume_missed() -> None:
     # Ring holds seqs 96..100.
     assert lines_gone(None, 100, 5) == 0
