@@ -11,7 +11,8 @@ Run by hand (needs `redis-server` on the PATH), never by the test suite:
    logger and redis-server spent per 1000 records (what a busy machine
    does not distort as much as it does the rates). `--baseline TREE` adds
    a logger run from another checkout (on its own Redis database), in the
-   same interleaving.
+   same interleaving; `--workers N` adds `wf serve --workers N` on the same
+   Redis (its forward connections spread over the workers by the kernel).
 2. Follow across replicas: two logger processes on one Redis; frames go to
    replica A at a steady rate, the followers read replica B.
 3. Redis memory per buffered line: `INFO memory` before and after filling
@@ -102,6 +103,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     add("--repeats", type=int, default=3)
     add("--timeout", type=float, default=120.0)
     add("--baseline", type=Path, help="another checkout: its Redis store measured too")
+    add("--workers", type=int, default=0, help="also `wf serve --workers N` on Redis (N > 1)")
     add("--followers", type=int, default=200)
     add("--follow-apps", type=int, default=10)
     add("--follow-records", type=int, default=100)
@@ -143,6 +145,11 @@ async def measure_ingest(args: argparse.Namespace, redis: RedisProcess) -> Inges
     if args.baseline is not None:
         loggers["baseline redis"] = LoggerProcess(
             args.baseline.resolve(), extra_env={"WF_REDIS_URL": redis.url[:-1] + "1"}
+        )
+    if args.workers > 1:
+        loggers[f"redis, {args.workers} workers"] = LoggerProcess(
+            extra_env={"WF_REDIS_URL": redis.url, "WF_WORKERS": str(args.workers)},
+            command=[sys.executable, "-m", "controller.cli.main", "serve", "--no-controller"],
         )
     figures = IngestFigures(list(loggers))
     try:
