@@ -34,11 +34,17 @@ class LoggerProcess:
     `source` is the tree whose `logger` package runs (default: this one), so
     that two commits can be measured side by side in one invocation;
     `extra_env` adds settings (WF_REDIS_URL, say; history is off unless it
-    turns it on)."""
+    turns it on); `command` replaces `python -m logger` (`wf serve --workers N`,
+    say: then `cpu_seconds` adds up the workers too)."""
 
     name = "logger"
 
-    def __init__(self, source: Path = ROOT, extra_env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        source: Path = ROOT,
+        extra_env: dict[str, str] | None = None,
+        command: list[str] | None = None,
+    ) -> None:
         self.source = source
         self.forward_port = free_port()
         self.http_port = free_port()
@@ -58,7 +64,7 @@ class LoggerProcess:
         )
         env.update(extra_env or {})
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "logger"],
+            command or [sys.executable, "-m", "logger"],
             cwd=source,
             env=env,
             stdin=subprocess.DEVNULL,
@@ -71,7 +77,14 @@ class LoggerProcess:
         return f"http://{HOST}:{self.http_port}"
 
     def cpu_seconds(self) -> float:
-        return process_cpu_seconds(self.process.pid)
+        """This process's CPU and its children's (the workers of a supervisor)."""
+        pid = self.process.pid
+        total = process_cpu_seconds(pid)
+        with contextlib.suppress(OSError):
+            for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
+                with contextlib.suppress(OSError):
+                    total += process_cpu_seconds(int(child))
+        return total
 
     async def wait_ready(self, timeout: float = 20.0) -> None:
         deadline = time.monotonic() + timeout

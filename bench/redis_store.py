@@ -7,7 +7,12 @@ Run by hand (needs `redis-server` on the PATH), never by the test suite:
 1. Ingest: one logger process on the memory store and one on a fresh
    `redis-server`, the same pre-encoded frames (bench/workload.py) sent to
    each in turn, interleaved per repeat; records/s from first send to last
-   ack (acks come only after Redis confirmed every line).
+   ack (acks come only after Redis confirmed every line), and the CPU the
+   logger and redis-server spent per 1000 records (what a busy machine
+   does not distort as much as it does the rates). `--baseline TREE` adds
+   a logger run from another checkout (on its own Redis database), in the
+   same interleaving; `--workers N` adds `wf serve --workers N` on the same
+   Redis (its forward connections spread over the workers by the kernel).
 2. Follow across replicas: two logger processes on one Redis; frames go to
    replica A at a steady rate, the followers read replica B.
 3. Redis memory per buffered line: `INFO memory` before and after filling
@@ -35,7 +40,7 @@ from prometheus_client import CollectorRegistry
 from bench.follow_latency import measure_follow
 from bench.ingest_throughput import end_to_end_run, plan_sends
 from bench.logger_process import LoggerProcess
-from bench.measure import Spread
+from bench.measure import Spread, process_cpu_seconds
 from bench.workload import access_line, workload_from
 from logger.lines import platform_line
 from logger.store.memory import StoreSettings
@@ -70,6 +75,9 @@ class RedisProcess:
                     raise
                 time.sleep(0.05)
 
+    def cpu_seconds(self) -> float:
+        return process_cpu_seconds(self.process.pid)
+
     @property
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
@@ -94,6 +102,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     add("--window", type=int, default=8)
     add("--repeats", type=int, default=3)
     add("--timeout", type=float, default=120.0)
+    add("--baseline", type=Path, help="another checkout: its Redis store measured too")
+    add("--workers", type=int, default=0, help="also `wf serve --workers N` on Redis (N > 1)")
     add("--followers", type=int, default=200)
     add("--follow-apps", type=int, default=10)
     add("--follow-records", type=int, default=100)
@@ -106,7 +116,25 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-async def measure_ingest(args: argparse.Namespace, redis: RedisProcess) -> dict[str, Spread]:
+class IngestFigures:
+    """Per logger: records/s, and CPU ms per 1000 records of the logger and of redis-server."""
+
+    def __init__(self, names: list[str]) -> None:
+        self.rates: dict[str, list[float]] = {name: [] for name in names}
+        self.logger_cpu: dict[str, list[float]] = {name: [] for name in names}
+        self.redis_cpu: dict[str, list[float]] = {name: [] for name in names}
+
+    def line(self, name: str) -> str:
+        rate = Spread(self.rates[name]).median
+        logger_ms = Spread(self.logger_cpu[name]).median
+        redis_ms = Spread(self.redis_cpu[name]).median
+        return (
+            f"{name}: {rate:,.0f} records/s; CPU per 1000 records: logger {logger_ms:.2f} ms, "
+            f"redis-server {redis_ms:.2f} ms"
+        )
+
+
+async def measure_ingest(args: argparse.Namespace, redis: RedisProcess) -> IngestFigures:
     workload = workload_from(args, args.apps_per_frame)
     frames = max(1, args.records // args.records_per_frame)
     records = frames * args.records_per_frame
@@ -114,7 +142,16 @@ async def measure_ingest(args: argparse.Namespace, redis: RedisProcess) -> dict[
         "memory": LoggerProcess(),
         "redis": LoggerProcess(extra_env={"WF_REDIS_URL": redis.url}),
     }
-    rates: dict[str, list[float]] = {name: [] for name in loggers}
+    if args.baseline is not None:
+        loggers["baseline redis"] = LoggerProcess(
+            args.baseline.resolve(), extra_env={"WF_REDIS_URL": redis.url[:-1] + "1"}
+        )
+    if args.workers > 1:
+        loggers[f"redis, {args.workers} workers"] = LoggerProcess(
+            extra_env={"WF_REDIS_URL": redis.url, "WF_WORKERS": str(args.workers)},
+            command=[sys.executable, "-m", "controller.cli.main", "serve", "--no-controller"],
+        )
+    figures = IngestFigures(list(loggers))
     try:
         for logger in loggers.values():
             await logger.wait_ready()
@@ -124,17 +161,21 @@ async def measure_ingest(args: argparse.Namespace, redis: RedisProcess) -> dict[
             for name, logger in loggers.items():
                 plan = plan_sends(workload, frames, args.connections, f"{name}{run}")
                 gc.collect()
+                logger_cpu, redis_cpu = logger.cpu_seconds(), redis.cpu_seconds()
                 elapsed, _ = await end_to_end_run(logger, plan, args.window, args.timeout)
-                rates[name].append(records / elapsed)
+                figures.rates[name].append(records / elapsed)
+                per_thousand = 1e6 / records  # seconds -> ms per 1000 records
+                figures.logger_cpu[name].append((logger.cpu_seconds() - logger_cpu) * per_thousand)
+                figures.redis_cpu[name].append((redis.cpu_seconds() - redis_cpu) * per_thousand)
             print(
-                f"  run {run + 1}/{args.repeats}: memory {rates['memory'][-1]:,.0f}/s, "
-                f"redis {rates['redis'][-1]:,.0f}/s",
+                f"  run {run + 1}/{args.repeats}: "
+                + ", ".join(f"{name} {figures.rates[name][-1]:,.0f}/s" for name in loggers),
                 file=sys.stderr,
             )
     finally:
         for logger in loggers.values():
             logger.stop()
-    return {name: Spread(values) for name, values in rates.items()}
+    return figures
 
 
 async def measure_follow_across(args: argparse.Namespace, redis: RedisProcess) -> None:
@@ -196,12 +237,12 @@ async def run(args: argparse.Namespace) -> None:
     try:
         if "ingest" in phases:
             print("ingest ...", file=sys.stderr)
-            rates = await measure_ingest(args, redis)
-            memory, shared = rates["memory"].median, rates["redis"].median
-            print(
-                f"ingest, median of {args.repeats}: memory store {memory:,.0f} records/s, "
-                f"Redis store {shared:,.0f} records/s ({shared / memory:.2f}x)"
-            )
+            figures = await measure_ingest(args, redis)
+            memory = Spread(figures.rates["memory"]).median
+            print(f"ingest, medians of {args.repeats}:")
+            for name in figures.rates:
+                ratio = Spread(figures.rates[name]).median / memory
+                print(f"  {figures.line(name)} ({ratio:.2f}x the memory store)")
         if "follow" in phases:
             print("follow latency across replicas ...", file=sys.stderr)
             await measure_follow_across(args, redis)

@@ -4,13 +4,17 @@ Key design (one hash slot per app, so Redis Cluster and Valkey safe):
 
     wf:{app}:lines   a list, oldest first, at most `lines_per_app` long
     wf:{app}:seq     the sequence number of the newest line ever appended
+    wf:{app}:start   the ring's first sequence number (what came before it
+                     was never in this ring: a resume from there is told
+                     exactly how many lines the ring displaced)
     wf:{app}:feed    the pub/sub channel every appended batch is published on
 
 A line's sequence number is implicit, as in the memory store: the newest
-line has `seq`, the one before it `seq - 1`, and so on. One function call
-per app per frame (`redis_functions.py`) assigns the numbers, pushes,
-trims and publishes; a frame's apps are pipelined in one round trip (not a
-transaction: the apps live in different slots).
+line has `seq`, the one before it `seq - 1`, and so on. A function call
+(`redis_functions.py`) assigns the numbers, pushes, trims and publishes.
+On a standalone Redis a frame is one call for all its apps; on a Cluster
+(keys of one call must share a slot) it is one call per app, pipelined in
+one round trip (not a transaction: the apps live in different slots).
 
 `append_batch` returns only once Redis confirmed every app's lines, and
 raises `StoreUnavailable` otherwise, so the forward input acks nothing
@@ -22,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -38,8 +43,15 @@ from redis.exceptions import RedisError, ResponseError
 from logger.errors import StoreUnavailable
 from logger.store.base import ReadQuery, ReadResult, StoreStats
 from logger.store.memory import StoreSettings, initial_seq
-from logger.store.redis_functions import FUNCTIONS, LIBRARY
-from logger.store.redis_settings import RedisSettings
+from logger.store.redis_functions import (
+    APPEND,
+    APPEND_FRAME,
+    FUNCTIONS,
+    KEYS_PER_APP,
+    LIBRARY,
+    READ,
+)
+from logger.store.redis_settings import AppendCalls, RedisSettings
 
 log = logging.getLogger("logger.store")
 Result = TypeVar("Result")
@@ -51,6 +63,10 @@ def lines_key(app: str) -> str:
 
 def seq_key(app: str) -> str:
     return f"wf:{{{app}}}:seq"
+
+
+def start_key(app: str) -> str:
+    return f"wf:{{{app}}}:start"
 
 
 def feed_channel(app: str) -> str:
@@ -69,13 +85,19 @@ def unpack_feed_message(data: bytes) -> tuple[bytes, int, list[bytes]]:
     return replica, int(first_seq), lines
 
 
-def lines_gone(after_seq: int | None, last_seq: int, held: int) -> int:
+def lines_gone(
+    after_seq: int | None, last_seq: int, held: int, start_seq: int | None = None
+) -> int:
     """How many lines after `after_seq` the ring no longer holds (displaced
-    or expired): what a resume missed. Zero without `after_seq`."""
+    or expired): what a resume missed. Zero without `after_seq`. Numbers
+    below `start_seq` (the ring's first) were never in it, as in the memory
+    ring; a ring that does not know its start (written by an earlier
+    version) counts from `after_seq`."""
     if after_seq is None:
         return 0
     first_held = last_seq - held + 1
-    return max(0, min(first_held, last_seq + 1) - after_seq - 1)
+    start = after_seq + 1 if start_seq is None else max(after_seq + 1, start_seq)
+    return max(0, first_held - start)
 
 
 class HiredisPackingConnection(aioredis.Connection):
@@ -122,8 +144,14 @@ class RedisStore:
         options: dict[str, Any] = {}
         if redis_settings.url.startswith("redis://"):
             options["connection_class"] = HiredisPackingConnection
-        self.client: aioredis.Redis = aioredis.Redis.from_url(
+        # A bounded pool that makes a command wait for a free connection (up
+        # to the command timeout): a burst of follows reading their history
+        # at once queues, where redis-py's default pool (100, then
+        # MaxConnectionsError) failed them and took the replica unready.
+        pool = aioredis.BlockingConnectionPool.from_url(
             redis_settings.url,
+            max_connections=redis_settings.max_connections,
+            timeout=redis_settings.command_timeout,
             socket_timeout=redis_settings.command_timeout,
             socket_connect_timeout=redis_settings.connect_timeout,
             retry=Retry(NoBackoff(), 0),
@@ -131,14 +159,20 @@ class RedisStore:
             health_check_interval=0,
             **options,
         )
+        self.client: aioredis.Redis = aioredis.Redis.from_pool(pool)
         self._metrics = RedisMetrics(registry)
         # Raw (str-typed) strings: the cmsgpack of Redis 7.0 cannot read the bin type.
         self._pack = msgpack.Packer(use_bin_type=False).pack
         self._packed_id = msgpack.packb(replica_id.encode(), use_bin_type=False)
         # Per app as of this replica's last append to it: lines held.
         self._held: dict[str, int] = {}
+        # Per app: when this replica last had Redis set its TTL (monotonic).
+        self._ttl_set_at: dict[str, float] = {}
         self._displaced_lines = 0
         self._used_memory = 0
+        # One call per frame: set once Redis said it is standalone (or the setting says so).
+        self._frame_calls = redis_settings.append_calls is AppendCalls.FRAME
+        self._topology_known = redis_settings.append_calls is not AppendCalls.AUTO
         self.unavailable: str | None = "not connected to Redis yet"
         self._health_task: asyncio.Task[None] | None = None
         self._closing = asyncio.Event()
@@ -146,6 +180,11 @@ class RedisStore:
     @property
     def redis_settings(self) -> RedisSettings:
         return self._redis_settings
+
+    @property
+    def frame_calls(self) -> bool:
+        """True when a frame is one function call for all its apps."""
+        return self._frame_calls
 
     # -- lifecycle ---------------------------------------------------------
 
@@ -202,14 +241,15 @@ class RedisStore:
             # No such app: any line it gets will be past 0. (Not the clock, as
             # the memory store says: another replica's clock may lag this one's.)
             return ReadResult([], 0 if query.after_seq is None else query.after_seq)
-        last_seq, held = int(reply[0]), int(reply[1])
-        lines: list[bytes] = reply[2:]
+        last_seq, held, start_seq = int(reply[0]), int(reply[1]), int(reply[2])
+        lines: list[bytes] = reply[3:]
         picked = list(enumerate(lines, last_seq - len(lines) + 1))
         if query.filtered:
             picked = [(seq, line) for seq, line in picked if query.matches(line)]
             if query.limit >= 0:
                 picked = picked[len(picked) - query.limit :] if query.limit else []
-        return ReadResult(picked, last_seq, lines_gone(query.after_seq, last_seq, held))
+        gone = lines_gone(query.after_seq, last_seq, held, start_seq or None)
+        return ReadResult(picked, last_seq, gone)
 
     async def _read_reply(self, app: str, limit: int, after_seq: int | None) -> list[Any]:
         after = "" if after_seq is None else str(after_seq)
@@ -217,7 +257,7 @@ class RedisStore:
         async def fcall() -> list[Any]:
             # Typed Awaitable | value by some redis-py versions: Any awaits on all.
             reply: Any = self.client.fcall_ro(
-                "wf_read", 2, lines_key(app), seq_key(app), limit, after
+                READ, 3, lines_key(app), seq_key(app), start_key(app), limit, after
             )
             return cast(list[Any], await reply)
 
@@ -233,9 +273,11 @@ class RedisStore:
         sequence number goes too: a new ring restarts from the clock, which
         is past every number handed out (see `initial_seq`)."""
         removed = await self._call(
-            "delete", lambda: self.client.delete(lines_key(app), seq_key(app))
+            "delete",
+            lambda: self.client.delete(lines_key(app), seq_key(app), start_key(app)),
         )
         self._held.pop(app, None)
+        self._ttl_set_at.pop(app, None)
         return bool(removed)
 
     async def apps(self) -> list[str]:
@@ -264,29 +306,63 @@ class RedisStore:
     # -- internals ---------------------------------------------------------
 
     async def _append_round_trip(self, pending: list[tuple[str, list[bytes]]]) -> list[Any]:
-        settings = self._settings
-        ttl = int(self._redis_settings.ring_ttl)
-        pipe = self.client.pipeline(transaction=False)
+        """One reply per app: (first, displaced, held), or the error."""
         before_first = initial_seq() - 1
-        packed_id = self._packed_id
+        # Each app's lines travel as one msgpack argument: packing one bytes
+        # argument costs the client far less than one per line.
+        fixed = (
+            self._settings.lines_per_app,
+            int(self._redis_settings.ring_ttl),
+            before_first,
+            before_first + 1,
+            self._packed_id,
+        )
+        refresh = self._ttl_refreshes([app for app, _ in pending])
         pack = self._pack
-        for app, lines in pending:
-            # The lines travel as one msgpack argument: packing one bytes
-            # argument costs the client far less than one per line.
-            pipe.fcall(
-                "wf_append",
-                3,
-                lines_key(app),
-                seq_key(app),
-                feed_channel(app),
-                settings.lines_per_app,
-                ttl,
-                before_first,
-                packed_id,
-                pack(lines),
-            )
-        replies: list[Any] = await pipe.execute(raise_on_error=False)
+        replies: list[Any]
+        if self._frame_calls:
+            replies = await self._append_frame(pending, fixed, refresh)
+        else:
+            pipe = self.client.pipeline(transaction=False)
+            for (app, lines), again in zip(pending, refresh, strict=True):
+                pipe.fcall(APPEND, KEYS_PER_APP, *_append_keys(app), *fixed, again, pack(lines))
+            replies = await pipe.execute(raise_on_error=False)
+        now = time.monotonic()
+        for (app, _), again, reply in zip(pending, refresh, replies, strict=True):
+            if again == "1" and not isinstance(reply, Exception):
+                self._ttl_set_at[app] = now
         return replies
+
+    def _ttl_refreshes(self, apps: list[str]) -> str:
+        """'1' for each app whose TTL this replica has not had Redis set in
+        the last hundredth of the TTL, else '0' (a new ring sets it anyway):
+        an idle ring goes between 99% and 100% of the TTL after its last line.
+        Only a confirmed append counts as set (`_append_round_trip`)."""
+        ttl = self._redis_settings.ring_ttl
+        if ttl <= 0:
+            return "0" * len(apps)
+        due = time.monotonic() - ttl / 100
+        set_at = self._ttl_set_at
+        return "".join("1" if set_at.get(app, due) <= due else "0" for app in apps)
+
+    async def _append_frame(
+        self,
+        pending: list[tuple[str, list[bytes]]],
+        fixed: tuple[int | bytes, ...],
+        refresh: str,
+    ) -> list[Any]:
+        """Every app in one call (standalone Redis): one command for Redis
+        to parse and one Lua entry, where a pipeline had one per app."""
+        keys = [key for app, _ in pending for key in _append_keys(app)]
+        packs = [self._pack(lines) for _, lines in pending]
+        try:
+            reply: Any = await self.client.fcall(
+                APPEND_FRAME, len(keys), *keys, *fixed, refresh, *packs
+            )
+        except ResponseError as error:
+            return [error] * len(pending)  # nothing or all of the frame: the same answer
+        flat = cast(list[int], reply)
+        return [flat[i : i + 3] for i in range(0, len(flat), 3)]
 
     async def _with_functions(self, command: Callable[[], Awaitable[Result]]) -> Result:
         try:
@@ -303,6 +379,28 @@ class RedisStore:
 
         await self._call("load", load)
         log.info("Redis functions %r loaded at %s", LIBRARY, self._redis_settings.location)
+        await self._learn_topology()
+
+    async def _learn_topology(self) -> None:
+        """With `append_calls=auto`: one call per frame unless Redis is a
+        Cluster; a Redis (or proxy) that does not say gets one per app."""
+        if self._topology_known:
+            return
+        try:
+            info = await self._call("health", lambda: self.client.info("cluster"))
+        except StoreUnavailable as error:
+            if not isinstance(error.__cause__, ResponseError):
+                return  # unreachable: ask again at the next health check
+            info = {}
+        self._frame_calls = info.get("cluster_enabled") == 0
+        self._topology_known = True
+        log.info(
+            "Redis at %s: %s",
+            self._redis_settings.location,
+            "standalone, one function call per frame"
+            if self._frame_calls
+            else "a Cluster (or it did not say), one function call per app",
+        )
 
     async def _call(self, operation: str, command: Callable[[], Awaitable[Result]]) -> Result:
         started = time.perf_counter()
@@ -335,10 +433,18 @@ class RedisStore:
             try:
                 memory = await self._call("health", lambda: self.client.info("memory"))
                 self._used_memory = int(memory.get("used_memory", 0))
+                await self._learn_topology()
             except StoreUnavailable:
                 pass  # counted and logged once per outage by _fail
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._closing.wait(), interval)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _append_keys(app: str) -> tuple[str, str, str, str]:
+    """An app's keys in the order the append functions take them (made once
+    per app, not four strings per app per frame)."""
+    return lines_key(app), seq_key(app), start_key(app), feed_channel(app)
 
 
 def _function_missing(reply: object) -> bool:

@@ -45,6 +45,9 @@ GAP_GRACE = 0.05
 # How long the subscriber waits for a message before applying subscription changes.
 POLL_INTERVAL = 0.02
 RECONNECT_DELAY = 0.5
+# Messages read from the subscription before they are handed over: a
+# backlog's batches of one app go to the hub as one (see `_hand_over`).
+READ_BATCH = 512
 
 
 @dataclass
@@ -256,9 +259,13 @@ class RedisFeed:
                 await asyncio.sleep(POLL_INTERVAL)
                 continue
             message = await pubsub.get_message(timeout=POLL_INTERVAL)
+            received: list[dict[str, object]] = []
             while message is not None:
-                self._on_message(message)
+                received.append(message)
+                if len(received) >= READ_BATCH:
+                    break
                 message = await pubsub.get_message(timeout=0)
+            self._hand_over(received)
 
     async def _update_subscriptions(self, pubsub: PubSub) -> None:
         wanted = set(self._apps)
@@ -270,25 +277,46 @@ class RedisFeed:
             await pubsub.unsubscribe(*(feed_channel(app) for app in removed))
         self._subscribed = wanted
 
-    def _on_message(self, message: dict[str, object]) -> None:
-        kind = message.get("type")
-        channel = message.get("channel")
-        if not isinstance(channel, bytes):
-            return
-        app = app_of_channel(channel)
+    def _hand_over(self, messages: list[dict[str, object]]) -> None:
+        """Messages in the order they came; an app's consecutive batches
+        are joined into one before they reach the hub. Caught up, that is
+        one batch per message; behind (a busy process), each follower gets
+        one push, one render and one write for the backlog rather than one
+        per message, so it catches up instead of falling further behind."""
+        joined: dict[str, tuple[int, list[bytes]]] = {}
+        for message in messages:
+            channel = message.get("channel")
+            if not isinstance(channel, bytes):
+                continue
+            app = app_of_channel(channel)
+            kind = message.get("type")
+            if kind != "message":
+                if app in joined:
+                    self.offer(app, *joined.pop(app))  # what came before it, first
+                self._on_subscription(app, kind)
+                continue
+            data = message["data"]
+            if not isinstance(data, bytes):
+                continue
+            replica, first_seq, lines = unpack_feed_message(data)
+            if replica == self._own_id:
+                continue  # ingest handed it over already
+            held = joined.get(app)
+            if held is not None and held[0] + len(held[1]) == first_seq:
+                held[1].extend(lines)
+                continue
+            if held is not None:
+                self.offer(app, *held)
+            joined[app] = (first_seq, lines)
+        for app, (first_seq, lines) in joined.items():
+            self.offer(app, first_seq, lines)
+
+    def _on_subscription(self, app: str, kind: object) -> None:
         if kind == "subscribe":
             self._confirmed.add(app)
             self._on_confirmed(app)
         elif kind == "unsubscribe":
             self._confirmed.discard(app)
-        elif kind == "message":
-            data = message["data"]
-            if not isinstance(data, bytes):
-                return
-            replica, first_seq, lines = unpack_feed_message(data)
-            if replica == self._own_id:
-                return  # ingest handed it over already
-            self.offer(app, first_seq, lines)
 
     def _on_confirmed(self, app: str) -> None:
         """Every message of `app` published from now on reaches this replica."""

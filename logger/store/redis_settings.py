@@ -8,10 +8,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from enum import StrEnum
 from urllib.parse import urlsplit
 
 from foundation.errors import SettingsError
-from foundation.settings import Kind, Seconds, Setting, declared, from_environ
+from foundation.settings import (
+    Choice,
+    Integer,
+    Kind,
+    Seconds,
+    Setting,
+    declared,
+    from_environ,
+)
 
 
 class RedisUrl(Kind["str | None"]):
@@ -28,6 +37,20 @@ class RedisUrl(Kind["str | None"]):
 
     def bounds(self) -> str:
         return "redis://, rediss:// or unix://"
+
+
+class AppendCalls(StrEnum):
+    """How a frame's lines reach Redis; acks wait for its reply either way."""
+
+    AUTO = "auto"
+    """`frame` on a standalone Redis (`INFO cluster` says `cluster_enabled:0`),
+    `app` on a Cluster or when Redis does not say."""
+    FRAME = "frame"
+    """One function call for every app of a frame: keys of many hash slots,
+    so a standalone Redis (or Valkey) only."""
+    APP = "app"
+    """One function call per app (its keys in one hash slot), pipelined:
+    what Redis Cluster needs."""
 
 
 REDIS_URL: Setting[str | None] = Setting(
@@ -78,6 +101,27 @@ class RedisSettings:
             Seconds(0.05),
             1.0,
             "Seconds between two checks that Redis answers (readiness, recovery).",
+        )
+    )
+
+    # Commands past this many at once wait for a connection (up to the command timeout).
+    max_connections: int = declared(
+        Setting(
+            "WF_REDIS_MAX_CONNECTIONS",
+            Integer(2, 10_000),
+            64,
+            "Connections to Redis per logger process (one is the feed's subscription); "
+            "more commands at once wait for one, up to WF_REDIS_COMMAND_TIMEOUT.",
+        )
+    )
+    # A frame in one call on a standalone Redis; one call per app on a Cluster.
+    append_calls: AppendCalls = declared(
+        Setting(
+            "WF_REDIS_APPEND_CALLS",
+            Choice(AppendCalls),
+            AppendCalls.AUTO,
+            "Function calls per frame: frame (one, standalone Redis only), app (one per "
+            "app, Cluster safe), auto (frame unless INFO cluster says cluster_enabled:1).",
         )
     )
 

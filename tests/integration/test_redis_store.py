@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 import pytest
 from prometheus_client import CollectorRegistry
@@ -14,8 +15,8 @@ from logger.errors import StoreUnavailable
 from logger.lines import platform_line
 from logger.store.base import LogStore, ReadQuery
 from logger.store.memory import MemoryStore, StoreSettings
-from logger.store.redis import RedisStore, lines_gone, lines_key, seq_key
-from logger.store.redis_settings import RedisSettings
+from logger.store.redis import RedisStore, lines_gone, lines_key, seq_key, start_key
+from logger.store.redis_settings import AppendCalls, RedisSettings
 from tests.support.redis import RedisServer
 
 T0 = 1_795_341_600_000_000_000
@@ -34,7 +35,7 @@ def messages(result: list[tuple[int, bytes]]) -> list[str]:
 
 
 async def redis_store(
-    url: str, lines_per_app: int = 1000, registry: CollectorRegistry | None = None, **redis: float
+    url: str, lines_per_app: int = 1000, registry: CollectorRegistry | None = None, **redis: Any
 ) -> RedisStore:
     store = RedisStore(
         StoreSettings(lines_per_app=lines_per_app),
@@ -194,22 +195,30 @@ async def test_concurrent_appends_from_two_replicas_never_share_a_seq(redis_url:
         await b.close()
 
 
+def command_calls(redis_server: RedisServer) -> dict[str, int]:
+    """Calls per command since the last CONFIG RESETSTAT (a function's
+    commands counted too)."""
+    stats = redis_server.command("INFO", "commandstats").decode()
+    return {
+        row.split(":")[0]: int(row.split("calls=")[1].split(",")[0])
+        for row in stats.splitlines()
+        if row.startswith("cmdstat_")
+    }
+
+
 async def test_a_frame_of_100_apps_is_one_round_trip(
     redis_url: str, redis_server: RedisServer
 ) -> None:
     registry = CollectorRegistry()
-    store = await redis_store(redis_url, registry=registry)
+    # The Cluster-safe path: one call per app, each in its own slot.
+    store = await redis_store(redis_url, registry=registry, append_calls=AppendCalls.APP)
     try:
+        assert not store.frame_calls
         redis_server.command("CONFIG", "RESETSTAT")
         frame = {f"app-{i}": lines(f"app-{i}", 10) for i in range(100)}
         firsts = await store.append_batch(frame)
         assert len(set(firsts)) >= 1
-        stats = redis_server.command("INFO", "commandstats").decode()
-        calls = {
-            row.split(":")[0]: int(row.split("calls=")[1].split(",")[0])
-            for row in stats.splitlines()
-            if row.startswith("cmdstat_")
-        }
+        calls = command_calls(redis_server)
         # One function call per app, and inside it one push for all 10 lines
         # (commandstats counts the commands a function runs too).
         assert calls["cmdstat_fcall"] == 100
@@ -226,13 +235,62 @@ async def test_a_frame_of_100_apps_is_one_round_trip(
         await store.close()
 
 
-async def test_idle_rings_expire_and_every_append_refreshes_the_ttl(
+async def test_a_standalone_redis_takes_a_frame_in_one_function_call(
+    redis_url: str, redis_server: RedisServer
+) -> None:
+    registry = CollectorRegistry()
+    store = await redis_store(redis_url, registry=registry)  # append_calls=auto
+    try:
+        assert store.frame_calls, "INFO cluster says cluster_enabled:0: one call per frame"
+        await store.append("app-0", lines("app-0", 990, start=0))  # app-0's ring is nearly full
+        redis_server.command("CONFIG", "RESETSTAT")
+        frame = {f"app-{i}": lines(f"app-{i}", 10, start=990 if i == 0 else 0) for i in range(100)}
+        firsts = await store.append_batch(frame)
+        calls = command_calls(redis_server)
+        assert calls["cmdstat_fcall"] == 1
+        assert calls["cmdstat_rpush"] == 100
+        assert calls["cmdstat_publish"] == 100
+        assert "cmdstat_ltrim" not in calls  # no ring is full yet
+        # 99 new rings take their numbers from the clock; app-0 continues its own.
+        assert calls["cmdstat_incrby"] == 100 + 99
+        for app, first in zip(frame, firsts, strict=True):
+            result = await store.read(app, ReadQuery(limit=-1))
+            assert result.lines[-10][0] == first
+            assert result.last_seq == first + 9
+            assert messages(result.lines[-10:]) == messages(list(enumerate(frame[app])))
+        assert store.stats().lines == 1000 + 990
+        second = await store.append_batch({"app-0": lines("app-0", 20, start=1000)})
+        assert second == [firsts[0] + 10]
+        assert store.stats().displaced_lines == 20  # 1000 + 20 in a ring of 1000
+    finally:
+        await store.close()
+
+
+async def test_a_resume_from_before_the_ring_counts_only_what_it_displaced(
+    make_store: StoreFactory,
+) -> None:
+    """after_seq=0 (or any number older than the ring) is told exactly how
+    many lines the ring displaced, not the distance to the clock."""
+    store = await make_store(lines_per_app=5)
+    first = await store.append("shop", lines("shop", 8))
+    resumed = await store.read("shop", ReadQuery(limit=-1, after_seq=0))
+    assert resumed.gone == 3
+    assert messages(resumed.lines) == [f"line {i}" for i in range(3, 8)]
+    assert (await store.read("shop", ReadQuery(limit=-1, after_seq=first - 1000))).gone == 3
+    assert (await store.read("shop", ReadQuery(limit=-1, after_seq=first))).gone == 2
+    assert (await store.read("shop", ReadQuery(limit=-1, after_seq=first + 2))).gone == 0
+    small = await make_store(lines_per_app=10)
+    await small.append("calm", lines("calm", 4))
+    assert (await small.read("calm", ReadQuery(limit=-1, after_seq=0))).gone == 0
+
+
+async def test_idle_rings_expire_and_appends_refresh_the_ttl(
     redis_url: str, redis_server: RedisServer
 ) -> None:
     store = await redis_store(redis_url, ring_ttl=1)
     try:
         await store.append("shop", lines("shop", 2))
-        for key in (lines_key("shop"), seq_key("shop")):
+        for key in (lines_key("shop"), seq_key("shop"), start_key("shop")):
             ttl_ms = int(redis_server.command("PTTL", key).decode().strip().lstrip(":"))
             assert 0 < ttl_ms <= 1000
         deadline = time.monotonic() + 5
@@ -259,6 +317,47 @@ async def test_functions_are_reloaded_after_redis_lost_them(
         await store.close()
 
 
+@pytest.mark.parametrize("append_calls", [AppendCalls.FRAME, AppendCalls.APP])
+async def test_the_ttl_is_set_by_a_new_ring_then_refreshed_now_and_then(
+    redis_url: str, redis_server: RedisServer, append_calls: AppendCalls
+) -> None:
+    store = await redis_store(redis_url, ring_ttl=1, append_calls=append_calls)
+    try:
+        redis_server.command("CONFIG", "RESETSTAT")
+        await store.append_batch({"shop": lines("shop", 2), "cart": lines("cart", 2)})
+        await store.append_batch({"shop": lines("shop", 2, start=2)})
+        # Three keys per new ring; the second append, within 1/100 of the TTL, sets none.
+        assert command_calls(redis_server)["cmdstat_expire"] == 6
+        deadline = time.monotonic() + 5
+        while (left := pttl(redis_server, lines_key("shop"))) > 700:
+            assert time.monotonic() < deadline, f"the TTL does not run down: {left} ms"
+            await asyncio.sleep(0.02)
+        await store.append("shop", lines("shop", 1, start=4))
+        for key in (lines_key("shop"), seq_key("shop"), start_key("shop")):
+            assert 700 < pttl(redis_server, key) <= 1000
+    finally:
+        await store.close()
+
+
+def pttl(redis_server: RedisServer, key: str) -> int:
+    return int(redis_server.command("PTTL", key).decode().strip().lstrip(":"))
+
+
+async def test_more_reads_at_once_than_connections_wait_for_one(redis_url: str) -> None:
+    """A burst of follows reading their history: past the pool's bound a
+    read waits for a connection; it neither fails nor makes Redis look down."""
+    store = await redis_store(redis_url, max_connections=4)
+    try:
+        await store.append("shop", lines("shop", 3))
+        results = await asyncio.gather(
+            *(store.read("shop", ReadQuery(limit=-1)) for _ in range(300))
+        )
+        assert {len(result.lines) for result in results} == {3}
+        assert store.unavailable is None
+    finally:
+        await store.close()
+
+
 def test_lines_gone_counts_what_a_resume_missed() -> None:
     # Ring holds seqs 96..100.
     assert lines_gone(None, 100, 5) == 0
@@ -266,6 +365,10 @@ def test_lines_gone_counts_what_a_resume_missed() -> None:
     assert lines_gone(90, 100, 5) == 5
     assert lines_gone(100, 100, 5) == 0
     assert lines_gone(90, 100, 0) == 10  # everything after 90 is gone
+    # The ring began at 93: 93..95 were displaced, nothing before 93 was in it.
+    assert lines_gone(0, 100, 5, start_seq=93) == 3
+    assert lines_gone(94, 100, 5, start_seq=93) == 1
+    assert lines_gone(0, 100, 0, start_seq=93) == 8
 
 
 async def test_a_paused_redis_fails_appends_fast_and_the_store_recovers() -> None:
