@@ -24,6 +24,7 @@ from typing import Any
 import tantivy
 
 from logger.history.backend import HistoryError, HistorySearch, RetryableError, Run
+from logger.history.handoff import pack_runs
 from logger.history.schema import build_query, build_schema
 from logger.history.settings import HistorySettings
 from logger.history.writer_process import disk_bytes, writer_main
@@ -87,7 +88,7 @@ class EmbeddedIndex:
         self._process, self._conn = process, parent
 
     async def write(self, runs: Sequence[Run]) -> None:
-        await self._request("write", list(runs), self._clock())
+        await self._request("write", *pack_runs(runs), self._clock())
 
     async def delete_app(self, app: str) -> None:
         await self._request("delete_app", app)
