@@ -72,6 +72,7 @@ class EmbeddedIndex:
                 settings.writer_heap_bytes,
                 settings.max_bytes,
                 settings.retention_seconds,
+                settings.writer_nice,
             ),
             name="wf-history-writer",
             daemon=True,

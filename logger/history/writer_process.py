@@ -18,6 +18,8 @@ a write's lines travel packed (`handoff.py`).
 
 from __future__ import annotations
 
+import contextlib
+import os
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -120,9 +122,21 @@ def disk_bytes(path: Path) -> int:
 
 
 def writer_main(
-    conn: Connection, path: str, heap_bytes: int, max_bytes: int, retention_seconds: float
+    conn: Connection,
+    path: str,
+    heap_bytes: int,
+    max_bytes: int,
+    retention_seconds: float,
+    nice: int = 0,
 ) -> None:
-    """The child process: open the index, say so, then answer each message."""
+    """The child process: lower its priority, open the index, say so, then
+    answer each message."""
+    if nice:
+        # Before tantivy starts its threads, which inherit it: where the
+        # writer and ingest compete for a core, ingest gets it and the queue
+        # sheds (counted) rather than ingest slowing down.
+        with contextlib.suppress(OSError):
+            os.nice(nice)
     try:
         loop = IndexWriterLoop(Path(path), heap_bytes, max_bytes, retention_seconds)
     except (OSError, ValueError, RuntimeError) as error:

@@ -3,14 +3,20 @@ a packed batch comes out of the pipe as it went in."""
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+import time
 from dataclasses import astuple
+from pathlib import Path
 
 import tantivy
 
 from logger.history.backend import Run
 from logger.history.document import FIELDS, HistoryDoc, index_fields
+from logger.history.embedded import EmbeddedIndex
 from logger.history.handoff import pack_runs, unpack_runs
 from logger.history.schema import add_runs, build_schema
+from logger.history.settings import HistoryBackendKind, HistorySettings
 from logger.lines import build_line, platform_line, second_text, source_label
 
 SECOND = second_text(1_700_000_000)
@@ -78,3 +84,22 @@ def test_indexed_documents_keep_their_field_types() -> None:
     assert [bytes(doc.get_first("line") or b"") for doc in stored] == lines[:2]
     level = index.parse_query("level:error AND timeout", ["message"])
     assert len(searcher.search(level, 10).hits) == 1
+
+
+async def test_the_writer_process_runs_at_the_niceness_it_is_given(tmp_path: Path) -> None:
+    settings = HistorySettings(
+        backend=HistoryBackendKind.EMBEDDED, index_dir=tmp_path / "index", writer_nice=7
+    )
+    index = EmbeddedIndex(settings, lambda reason, count: None)
+    await index.start()
+    try:
+        (writer,) = [c for c in multiprocessing.active_children() if c.name == "wf-history-writer"]
+        assert writer.pid is not None
+        expected = min(19, os.getpriority(os.PRIO_PROCESS, 0) + 7)
+        assert os.getpriority(os.PRIO_PROCESS, writer.pid) == expected
+        # Lines of now: the retention bound deletes lines from 2023.
+        recent = [platform_line("shop", "web.x2", f"line {n}", time.time_ns()) for n in range(5)]
+        await index.write([("shop", 0, recent)])
+        assert index.count() == len(recent)
+    finally:
+        await index.close()
