@@ -41,6 +41,10 @@ def stored_lines() -> list[bytes]:
         platform_line("shop", "controller", "FATAL deploy failed", 1_700_000_001_000_000_000),
         build_line("o", SECOND, 11_000, app_line, "caf\u00e9 ok") + b" \xff\xfe bad",
         build_line("o", SECOND, 12_000, app_line, "line one\nline two ]: [x.y]"),
+        build_line("o", second_text(1_700_000_001), 0, app_line, "the next second"),
+        build_line("o", SECOND, 13_000, app_line, "the first second again"),
+        # Microseconds int() reads though they are not all digits.
+        SECOND.encode().join([b"o", b" 12345+00:00 shop[web.1]: spaced micros"]),
     ]
 
 
@@ -53,7 +57,7 @@ def test_one_pass_fields_are_what_history_doc_takes_apart() -> None:
         for seq, line in enumerate(run_lines, first_seq)
     ]
     got = list(index_fields(runs))
-    assert len(got) == len(expected) == 5 + 9 + 2
+    assert len(got) == len(expected) == 5 + 12 + 2
     for fields, doc in zip(got, expected, strict=True):
         assert tuple(fields.values()) == astuple(doc)
         assert set(fields) == {*FIELDS, "line"} - {"timestamp"}
