@@ -11,7 +11,8 @@ checkout (say, the commit before a change), in the same interleaved runs:
 before and after measured under the same load. The ratio to "off" is given
 two ways: of the medians, and the median of each run's own ratio (a run's
 two measurements are seconds apart, so the other tenants' load moves them
-together).
+together). `--history-variant NAME=VALUE` (repeatable) adds a logger of
+this tree with history on and one setting changed.
 """
 
 from __future__ import annotations
@@ -151,6 +152,12 @@ async def measure_history_ingest(args: argparse.Namespace) -> HistoryIngestResul
                 extra_env={"WF_HISTORY": "on", "WF_HISTORY_DIR": index_dir()},
             )
             on.append(Arm(f"on, {args.history_baseline}", baseline, history=True))
+        for setting in args.history_variant or []:
+            name, _, value = setting.partition("=")
+            variant = LoggerProcess(
+                extra_env={"WF_HISTORY": "on", "WF_HISTORY_DIR": index_dir(), name: value}
+            )
+            on.append(Arm(f"on, {setting}", variant, history=True))
         arms = [off, *on]
         try:
             for arm in arms:
