@@ -87,8 +87,9 @@ async def scrape(logger: LoggerProcess) -> dict[str, float]:
     values: dict[str, float] = {}
     for family in text_string_to_metric_families(text):
         for sample in family.samples:
-            reason = sample.labels.get("reason", "")
-            key = f"{sample.name}:{reason}" if reason else sample.name
+            # Losses are keyed by component and reason: `...:history:queue_full`.
+            labels = [sample.labels[k] for k in ("component", "reason") if k in sample.labels]
+            key = ":".join([sample.name, *labels])
             values[key] = values.get(key, 0.0) + sample.value
     return values
 
@@ -177,7 +178,7 @@ async def measure_history_ingest(args: argparse.Namespace) -> HistoryIngestResul
             for arm in on:
                 final = await scrape(arm.logger)
                 arm.shed_lines = int(
-                    final.get("logger_discarded_events_total:history_queue_full", 0)
+                    final.get("logger_discarded_events_total:history:queue_full", 0)
                 )
         finally:
             for arm in arms:

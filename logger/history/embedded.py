@@ -6,7 +6,7 @@ over a pipe from a thread, so neither ingest nor follows wait for it.
 Searches open the same directory read-only, here. Two bounds, each a
 setting: a retention period and a size on disk; past either the oldest
 lines are deleted and counted
-(`logger_discarded_events_total{reason="history_retention"|"history_size_limit"}`).
+(`logger_discarded_events_total{component="history",reason="retention"|"size_limit"}`).
 """
 
 from __future__ import annotations
