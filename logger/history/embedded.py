@@ -89,7 +89,8 @@ class EmbeddedIndex:
         self._process, self._conn = process, parent
 
     async def write(self, runs: Sequence[Run]) -> None:
-        await self._request("write", *pack_runs(runs), self._clock())
+        # Packed in the pipe's thread, like any message is pickled there.
+        await self._answered(await self._run(self._exchange_write, runs, self._clock()))
 
     async def delete_app(self, app: str) -> None:
         await self._request("delete_app", app)
@@ -100,7 +101,10 @@ class EmbeddedIndex:
         await self._request("bounds", self._clock())
 
     async def _request(self, *message: Any) -> None:
-        state, detail = await self._run(self._exchange, message)
+        await self._answered(await self._run(self._exchange, message))
+
+    async def _answered(self, answer: tuple[str, Any]) -> None:
+        state, detail = answer
         if state == "retry":
             raise RetryableError(str(detail))
         for reason, count in detail:
@@ -109,6 +113,9 @@ class EmbeddedIndex:
         index = self._index
         if index is not None:
             await asyncio.to_thread(index.reload)
+
+    def _exchange_write(self, runs: Sequence[Run], now: float) -> tuple[str, Any]:
+        return self._exchange(("write", *pack_runs(runs), now))
 
     def _exchange(self, message: tuple[Any, ...]) -> tuple[str, Any]:
         process, conn = self._process, self._conn
