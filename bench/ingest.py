@@ -25,7 +25,10 @@ One invocation measures, in this order:
 
 4. History (bench/history_ingest.py, phase `history`, not in the default
    set): ingest with the embedded history index on versus off in one run,
-   the index's sustained docs/s and the lines it shed.
+   the index's sustained docs/s and the lines it shed; `--history-baseline
+   TREE` adds a logger from another checkout with history on, and
+   `--history-variant NAME=VALUE` one of this tree with a setting changed,
+   in the same interleaved runs.
 
 `--profile SECONDS` instead runs the in-process ingest under cProfile and
 prints the top functions (bench/profile_ingest.py). The report is
@@ -86,6 +89,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ingest.add_argument("--connections", type=int, default=4)
     ingest.add_argument("--window", type=int, default=8, help="unacked frames per connection")
     ingest.add_argument("--repeats", type=int, default=5)
+    history = parser.add_argument_group("history")
+    history.add_argument(
+        "--history-baseline",
+        metavar="TREE",
+        help="also run history on from this checkout (e.g. a `git worktree` of the base commit)",
+    )
+    history.add_argument(
+        "--history-variant",
+        action="append",
+        metavar="NAME=VALUE",
+        help="also run history on with this setting changed (repeatable)",
+    )
     memory = parser.add_argument_group("memory")
     memory.add_argument("--mem-apps", type=int, default=1000)
     memory.add_argument("--mem-lines", type=int, default=1000, help="lines per app")

@@ -6,7 +6,7 @@ over a pipe from a thread, so neither ingest nor follows wait for it.
 Searches open the same directory read-only, here. Two bounds, each a
 setting: a retention period and a size on disk; past either the oldest
 lines are deleted and counted
-(`logger_discarded_events_total{reason="history_retention"|"history_size_limit"}`).
+(`logger_discarded_events_total{component="history",reason="retention"|"size_limit"}`).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from typing import Any
 import tantivy
 
 from logger.history.backend import HistoryError, HistorySearch, RetryableError, Run
+from logger.history.handoff import pack_runs
 from logger.history.schema import build_query, build_schema
 from logger.history.settings import HistorySettings
 from logger.history.writer_process import disk_bytes, writer_main
@@ -71,6 +72,7 @@ class EmbeddedIndex:
                 settings.writer_heap_bytes,
                 settings.max_bytes,
                 settings.retention_seconds,
+                settings.writer_nice,
             ),
             name="wf-history-writer",
             daemon=True,
@@ -87,7 +89,8 @@ class EmbeddedIndex:
         self._process, self._conn = process, parent
 
     async def write(self, runs: Sequence[Run]) -> None:
-        await self._request("write", list(runs), self._clock())
+        # Packed in the pipe's thread, like any message is pickled there.
+        await self._answered(await self._run(self._exchange_write, runs, self._clock()))
 
     async def delete_app(self, app: str) -> None:
         await self._request("delete_app", app)
@@ -98,7 +101,10 @@ class EmbeddedIndex:
         await self._request("bounds", self._clock())
 
     async def _request(self, *message: Any) -> None:
-        state, detail = await self._run(self._exchange, message)
+        await self._answered(await self._run(self._exchange, message))
+
+    async def _answered(self, answer: tuple[str, Any]) -> None:
+        state, detail = answer
         if state == "retry":
             raise RetryableError(str(detail))
         for reason, count in detail:
@@ -107,6 +113,9 @@ class EmbeddedIndex:
         index = self._index
         if index is not None:
             await asyncio.to_thread(index.reload)
+
+    def _exchange_write(self, runs: Sequence[Run], now: float) -> tuple[str, Any]:
+        return self._exchange(("write", *pack_runs(runs), now))
 
     def _exchange(self, message: tuple[Any, ...]) -> tuple[str, Any]:
         process, conn = self._process, self._conn

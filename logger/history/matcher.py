@@ -7,8 +7,7 @@ from __future__ import annotations
 import tantivy
 
 from logger.history.backend import HistorySearch
-from logger.history.document import HistoryDoc
-from logger.history.schema import add_documents, build_query, build_schema
+from logger.history.schema import add_runs, build_query, build_schema
 
 # tantivy's smallest indexing budget.
 _HEAP_BYTES = 15_000_000
@@ -21,7 +20,7 @@ def matching(app: str, query: str, pairs: list[tuple[int, bytes]]) -> list[tuple
     schema = build_schema()
     index = tantivy.Index(schema)
     writer = index.writer(heap_size=_HEAP_BYTES, num_threads=1)
-    add_documents(writer, (HistoryDoc.from_stored(app, seq, line) for seq, line in pairs))
+    add_runs(writer, schema, [(app, seq, [line]) for seq, line in pairs])
     writer.commit()
     index.reload()
     search = HistorySearch(app=app, limit=len(pairs), query=query)

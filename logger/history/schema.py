@@ -8,8 +8,8 @@ from collections.abc import Iterable
 
 import tantivy
 
-from logger.history.backend import BadQuery, HistorySearch
-from logger.history.document import HistoryDoc
+from logger.history.backend import BadQuery, HistorySearch, Run
+from logger.history.document import index_fields
 from logger.history.query import checked_query
 
 RAW_FIELDS = ("app", "proc", "instance", "stream", "level")
@@ -26,23 +26,12 @@ def build_schema() -> tantivy.Schema:
     return builder.build()
 
 
-def to_document(doc: HistoryDoc) -> tantivy.Document:
-    document = tantivy.Document()
-    document.add_text("app", doc.app)
-    document.add_text("proc", doc.proc)
-    document.add_text("instance", doc.instance)
-    document.add_text("stream", doc.stream)
-    document.add_text("level", doc.level)
-    document.add_integer("time_us", doc.time_us)
-    document.add_unsigned("seq", doc.seq)
-    document.add_text("message", doc.message)
-    document.add_bytes("line", doc.line)
-    return document
-
-
-def add_documents(writer: tantivy.IndexWriter, docs: Iterable[HistoryDoc]) -> None:
-    for doc in docs:
-        writer.add_document(to_document(doc))
+def add_runs(writer: tantivy.IndexWriter, schema: tantivy.Schema, runs: Iterable[Run]) -> None:
+    """Index a batch's lines: `from_dict` with the schema builds each document
+    in one call (cheaper than one `add_*` call per field)."""
+    from_dict, add = tantivy.Document.from_dict, writer.add_document
+    for fields in index_fields(runs):
+        add(from_dict(fields, schema))
 
 
 def build_query(

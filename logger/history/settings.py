@@ -101,6 +101,14 @@ class HistorySettings:
             "Tantivy's indexing memory budget (it commits on its own past it).",
         )
     )
+    writer_nice: int = declared(
+        Setting(
+            "WF_HISTORY_WRITER_NICE",
+            Integer(0, 19),
+            10,
+            "Niceness added to the embedded index's writer process, so ingest wins the CPU.",
+        )
+    )
     quickwit_url: str = ""
     quickwit_index: str = declared(
         Setting(

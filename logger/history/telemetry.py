@@ -1,9 +1,8 @@
 """The history indexer's metrics.
 
 Lines it sheds are counted on the logger's one loss counter,
-`logger_discarded_events_total`, with reasons prefixed `history_`
-(`history_queue_full`, `history_rejected_400`, `history_retention`,
-`history_size_limit`, ...): that counter has no `component` label yet.
+`logger_discarded_events_total{component="history"}`, by `reason`
+(`queue_full`, `rejected_400`, `retention`, `size_limit`, ...).
 """
 
 from __future__ import annotations

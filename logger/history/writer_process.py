@@ -7,23 +7,28 @@ batches of (app, first seq, stored lines) over a pipe and waits for the commit's
 answer; it searches the same directory itself, read-only.
 
 Messages (each answered once):
-    ("write", runs, now)    -> ("ok", discards) | ("retry", message)
+    ("write", heads, lengths, joined, now)
+                            -> ("ok", discards) | ("retry", message)
     ("delete_app", app)     -> ("ok", [])
     ("bounds", now)         -> ("ok", discards)
     ("close",)              -> ("ok", [])
-`discards` lists (reason, count) of lines the size or retention bound deleted.
+`discards` lists (reason, count) of lines the size or retention bound deleted;
+a write's lines travel packed (`handoff.py`).
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
 import tantivy
 
-from logger.history.document import HistoryDoc
-from logger.history.schema import add_documents, build_schema
+from logger.history.backend import Run
+from logger.history.handoff import unpack_runs
+from logger.history.schema import add_runs, build_schema
 
 # How often the size and retention bounds are checked, in seconds.
 BOUNDS_INTERVAL = 30.0
@@ -47,7 +52,7 @@ class IndexWriterLoop:
     def handle(self, message: tuple[Any, ...]) -> tuple[str, Any]:
         kind = message[0]
         if kind == "write":
-            return self.write(message[1], message[2])
+            return self.write(unpack_runs(message[1], message[2], message[3]), message[4])
         if kind == "delete_app":
             self._writer.delete_documents_by_term("app", message[1])
             self._writer.commit()
@@ -59,15 +64,9 @@ class IndexWriterLoop:
             return "ok", []
         return "retry", f"unknown message {kind!r}"
 
-    def write(self, runs: list[tuple[str, int, list[bytes]]], now: float) -> tuple[str, Any]:
-        from_stored = HistoryDoc.from_stored
-        docs = (
-            from_stored(app, seq, line)
-            for app, first_seq, lines in runs
-            for seq, line in enumerate(lines, first_seq)
-        )
+    def write(self, runs: list[Run], now: float) -> tuple[str, Any]:
         try:
-            add_documents(self._writer, docs)
+            add_runs(self._writer, self._schema, runs)
             self._writer.commit()
         except (OSError, ValueError, RuntimeError) as error:
             self._writer.rollback()
@@ -123,9 +122,21 @@ def disk_bytes(path: Path) -> int:
 
 
 def writer_main(
-    conn: Connection, path: str, heap_bytes: int, max_bytes: int, retention_seconds: float
+    conn: Connection,
+    path: str,
+    heap_bytes: int,
+    max_bytes: int,
+    retention_seconds: float,
+    nice: int = 0,
 ) -> None:
-    """The child process: open the index, say so, then answer each message."""
+    """The child process: lower its priority, open the index, say so, then
+    answer each message."""
+    if nice:
+        # Before tantivy starts its threads, which inherit it: where the
+        # writer and ingest compete for a core, ingest gets it and the queue
+        # sheds (counted) rather than ingest slowing down.
+        with contextlib.suppress(OSError):
+            os.nice(nice)
     try:
         loop = IndexWriterLoop(Path(path), heap_bytes, max_bytes, retention_seconds)
     except (OSError, ValueError, RuntimeError) as error:
