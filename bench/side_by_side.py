@@ -242,7 +242,8 @@ def report(args: argparse.Namespace, results: list[tuple[Case, list[Row]]], load
 
 def memory_and_follow() -> str:
     """bench/ingest.py's memory and follow phases, with its defaults."""
-    phases = ["--phases", "memory,follow"]
+    # tracemalloc over a million lines takes minutes on a busy machine.
+    phases = ["--phases", "memory,follow", "--timeout", "900"]
     ingest_args = ingest.parse_args(phases)
     figures = Report(ingest_args, load=[os.getloadavg()[0]])
     print("follow latency ...", file=sys.stderr)
