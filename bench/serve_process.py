@@ -37,21 +37,62 @@ class Server:
     def controller_url(self) -> str:
         return f"http://{HOST}:{self.controller_port}"
 
+    def pids(self) -> list[int]:
+        """The server and its children (the history index runs in one)."""
+        return [self.process.pid, *children(self.process.pid)]
+
     def rss_bytes(self) -> int:
-        with contextlib.suppress(OSError):
-            for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) * 1024
-        return 0
+        """RSS of the server and its children together."""
+        return sum(rss_of(pid) for pid in self.pids())
 
     def open_fds(self) -> int:
-        try:
-            return len(os.listdir(f"/proc/{self.process.pid}/fd"))
-        except OSError:
-            return 0
+        """Open descriptors of the server and its children together."""
+        total = 0
+        for pid in self.pids():
+            with contextlib.suppress(OSError):
+                total += len(os.listdir(f"/proc/{pid}/fd"))
+        return total
 
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace")
+
+
+def children(pid: int) -> list[int]:
+    found: list[int] = []
+    with contextlib.suppress(OSError):
+        for task in os.listdir(f"/proc/{pid}/task"):
+            text = Path(f"/proc/{pid}/task/{task}/children").read_text()
+            for child in map(int, text.split()):
+                found += [child, *children(child)]
+    return found
+
+
+def rss_of(pid: int) -> int:
+    with contextlib.suppress(OSError):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def stop(server: Server) -> None:
+    """Terminate the server (killed if it does not go in 10 s) and wait
+    until its children are gone too, before its directory is removed."""
+    family = server.pids()
+    server.process.terminate()
+    try:
+        server.process.wait(10)
+    except subprocess.TimeoutExpired:
+        server.process.kill()
+        server.process.wait(10)
+    deadline = time.monotonic() + 10
+    while any(Path(f"/proc/{pid}").exists() for pid in family[1:]):
+        if time.monotonic() > deadline:
+            for pid in family[1:]:
+                with contextlib.suppress(OSError):
+                    os.kill(pid, 9)
+            break
+        time.sleep(0.1)
 
 
 def _file_limit(open_files: int | None) -> Callable[[], None] | None:
@@ -108,5 +149,4 @@ def wf_serve(
             time.sleep(0.1)
         yield server
     finally:
-        process.kill()
-        process.wait(10)
+        stop(server)

@@ -10,7 +10,9 @@ timeout ends them), 5 TCP syslog drains to receivers here (one of them
 flapping: it stops listening and drops its connections for 20 s every
 60 s), and churn: `DELETE /logs/{app}` of 20 unfollowed apps every 10 s.
 
-Each sample prints the server's RSS and open fds, follow latency (send to
+Each sample prints the server's RSS and open fds (the `wf serve` process
+and its children together: the embedded history index runs in one), the
+size of the history index on disk, follow latency (send to
 follower read) p50/p99 over the interval, lines acked, read by followers
 and delivered to the drains' receivers in it, and the drops the server
 counted (`logger_discarded_events_total`, `logger_drain_dropped_lines_total`).
@@ -54,6 +56,7 @@ class Sample:
     elapsed: float
     rss_mib: float
     fds: int
+    index_mib: float
     p50_ms: float
     p99_ms: float
     acked: int
@@ -62,6 +65,15 @@ class Sample:
     drops: int
     server_cpu: float  # share of one core over the interval
     bench_cpu: float
+
+
+def directory_bytes(path: Path) -> int:
+    total = 0
+    for folder, _dirs, files in os.walk(path):
+        for name in files:
+            with contextlib.suppress(OSError):
+                total += os.stat(os.path.join(folder, name)).st_size
+    return total
 
 
 def percentile(values: list[int], fraction: float) -> float:
@@ -84,14 +96,16 @@ async def server_drops(session: aiohttp.ClientSession, server: Server) -> Counte
 
 
 HEADER = (
-    f"{'t s':>6} {'RSS MiB':>8} {'fds':>5} {'p50 ms':>7} {'p99 ms':>7} {'acked/s':>8}"
+    f"{'t s':>6} {'RSS MiB':>8} {'fds':>5} {'index MiB':>9} {'p50 ms':>7} {'p99 ms':>7}"
+    f" {'acked/s':>8}"
     f" {'followed/s':>10} {'drained/s':>9} {'drops':>7} {'srv cpu':>7} {'bench cpu':>9}"
 )
 
 
 def row(sample: Sample) -> str:
     return (
-        f"{sample.elapsed:6.0f} {sample.rss_mib:8.1f} {sample.fds:5d} {sample.p50_ms:7.1f}"
+        f"{sample.elapsed:6.0f} {sample.rss_mib:8.1f} {sample.fds:5d} {sample.index_mib:9.1f}"
+        f" {sample.p50_ms:7.1f}"
         f" {sample.p99_ms:7.1f} {sample.acked / SAMPLE_SECONDS:8.0f}"
         f" {sample.followed / SAMPLE_SECONDS:10.0f} {sample.drained / SAMPLE_SECONDS:9.0f}"
         f" {sample.drops:7d} {sample.server_cpu:6.0%} {sample.bench_cpu:8.0%}"
@@ -164,6 +178,7 @@ async def sample_until(
             elapsed=loop.time() - start,
             rss_mib=server.rss_bytes() / 2**20,
             fds=server.open_fds(),
+            index_mib=directory_bytes(server.directory / "history") / 2**20,
             p50_ms=percentile(latencies, 0.5),
             p99_ms=percentile(latencies, 0.99),
             acked=taken.acked,
