@@ -119,7 +119,7 @@ def wf_serve(
     env.update(
         WF_DRAINS_STATE_FILE="none",
         WF_HISTORY_DIR=str(directory / "history"),
-        WF_SECRET_KEY_FILE=str(directory / "secret.key"),
+        WF_SECRET_KEY_FILE=str(directory / "state" / "secret.key"),
         WF_PASSWORD_MEMORY_KIB="8192",
         WF_PASSWORD_TIME_COST="1",
         PYTHONPATH=str(ROOT),
@@ -132,7 +132,7 @@ def wf_serve(
              "--http-port", str(http_port), "--forward-host", HOST,
              "--forward-port", str(forward_port), "--controller-host", HOST,
              "--controller-port", str(controller_port),
-             "--database-url", f"sqlite+aiosqlite:///{directory / 'controller.db'}"],
+             "--database-url", f"sqlite+aiosqlite:///{directory / 'state' / 'controller.db'}"],
             env=env, stdout=log_file, stderr=subprocess.STDOUT, cwd=ROOT,
             stdin=subprocess.DEVNULL, preexec_fn=_file_limit(open_files),
         )  # fmt: skip
