@@ -4,6 +4,8 @@ Entry points, each runnable as a script or as a module:
 
     .venv/bin/python bench/ingest.py --markdown     # or: python -m bench.ingest
     .venv/bin/python bench/drains.py                # or: python -m bench.drains
+    .venv/bin/python -m bench.attacks               # the hardening cases (docs/security.md)
+    .venv/bin/python -m bench.soak --minutes 30     # steady mixed load, sampled every 10 s
 
 The other modules are their parts, one concept each.
 """

@@ -42,6 +42,7 @@ from controller.scheduler.base import Scheduler
 from controller.scheduler.none import NoScheduler
 from controller.settings import ControllerSettings, SchedulerKind
 from controller.telemetry import TELEMETRY, ControllerTelemetry, measure_requests
+from foundation.bad_requests import quiet_bad_requests
 
 log = logging.getLogger("controller")
 # Reconciliation attempts while the logger is not reachable yet, and the pause.
@@ -54,6 +55,7 @@ def create_app(
 ) -> web.Application:
     """The controller. `platform_log` defaults to the forward protocol to
     `settings.forward_url`; `wf serve` passes its in-process logger's."""
+    quiet_bad_requests()
     app = web.Application(
         middlewares=[measure_requests, json_errors, authenticate],
         client_max_size=settings.max_body_bytes,

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 from prometheus_client import CollectorRegistry
 
+from foundation.bad_requests import quiet_bad_requests
 from logger import api, app_rates
 from logger.app_metrics import AppLogCollector, AppLogCounter
 from logger.components import COMPONENTS, READY, LoggerComponents
@@ -86,6 +87,7 @@ def replica_id() -> str:
 def create_app(settings: LoggerSettings, *, forward: bool = True) -> web.Application:
     """The logger as an aiohttp application; `forward=False` leaves out the
     forward listener (for handler tests that ingest directly)."""
+    quiet_bad_requests()
     app = web.Application(middlewares=[store_unavailable_as_503])
     app[COMPONENTS] = build_components(settings)
     app[READY] = asyncio.Event()

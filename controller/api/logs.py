@@ -60,6 +60,11 @@ CLOSE_REQUEST_TIMEOUT = 4408
 MAX_REQUEST_FRAME = 4096
 
 
+class ClientGone(Exception):
+    """The stream's client closed or reset its connection while a frame was
+    being written to it: the end of the stream, not a failure."""
+
+
 @dataclass(frozen=True)
 class FollowRequest:
     lines: int
@@ -187,6 +192,8 @@ async def _websocket(request: web.Request, app: str) -> web.WebSocketResponse:
         if request.transport is not None:
             request.transport.abort()
         return ws
+    if isinstance(failure, ClientGone):
+        return ws  # nothing to close: the connection is gone
     if isinstance(failure, LoggerUnavailable):
         code, reason = WSCloseCode.INTERNAL_ERROR, str(failure).encode()[:120]
     if access.done() and not access.cancelled() and access.exception() is None:
@@ -219,9 +226,13 @@ async def _relay(
     send_timeout = request.app[SETTINGS].follow_send_timeout
 
     async def send(line: str) -> None:
-        """One frame; TimeoutError when the client does not take it in time."""
-        async with asyncio.timeout(send_timeout):
-            await ws.send_str(line)
+        """One frame; TimeoutError when the client does not take it in time,
+        ClientGone when its connection is lost meanwhile."""
+        try:
+            async with asyncio.timeout(send_timeout):
+                await ws.send_str(line)
+        except ConnectionError as error:
+            raise ClientGone(type(error).__name__) from None
 
     if not wanted.follow:
         extra = {"format": "json"} if wanted.as_json else {}
@@ -260,6 +271,8 @@ def _log_failures(request: web.Request, *tasks: asyncio.Task[Any]) -> None:
         error = task.exception()
         if isinstance(error, TimeoutError):
             log.info("log stream of %s: the client stopped reading", request.path)
+        elif isinstance(error, ClientGone):
+            log.info("log stream of %s: the client went away (%s)", request.path, error)
         elif error is not None and not isinstance(error, LoggerUnavailable):
             log.error("log stream of %s failed", request.path, exc_info=error)
 
