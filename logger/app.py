@@ -64,7 +64,8 @@ def build_components(settings: LoggerSettings) -> LoggerComponents:
         )
     app_logs = AppLogCounter(settings.metrics_max_apps)
     telemetry.registry.register(AppLogCollector(app_logs))
-    ingestor = Ingestor(Router(settings.max_line_bytes, app_logs), store, hub, telemetry, app_logs)
+    router = Router(settings.max_line_bytes, app_logs, telemetry.passed_over)
+    ingestor = Ingestor(router, store, hub, telemetry, app_logs)
     telemetry.watch(store.stats, lambda: TailStats(hub.follower_count, hub.dropped_lines))
     if isinstance(store, RedisStore):
         return LoggerComponents(

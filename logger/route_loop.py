@@ -26,7 +26,7 @@ plain, strictly typed Python that means the same compiled or not.
 from __future__ import annotations
 
 import struct
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from msgspec import Raw
@@ -93,9 +93,18 @@ class Router:
     holds its counter slots, and a run of records with the same slots is
     added to them once, when the run ends."""
 
-    def __init__(self, max_line_bytes: int, app_logs: AppLogCounter | None = None) -> None:
+    def __init__(
+        self,
+        max_line_bytes: int,
+        app_logs: AppLogCounter | None = None,
+        on_passed_over: Callable[[str], None] | None = None,
+    ) -> None:
         self._max_line_bytes = max_line_bytes
         self._app_logs = app_logs if app_logs is not None else AppLogCounter(0)
+        # Told the field ("process_type", "instance") each time a source is
+        # resolved with a candidate that breaks the source-part rule: once per
+        # source resolved (sources are cached), not per record.
+        self._on_passed_over = on_passed_over
         # Encoded Kubernetes metadata (bytes) or a tag (str) -> (app, label, slots).
         self._sources: dict[bytes | str, tuple[str, str, StreamSlots]] = {}
         self._second = -1
@@ -210,13 +219,31 @@ class Router:
             )
             if found is not None:
                 app, process, instance = found
+                if self._on_passed_over is not None:
+                    self._tell_passed_over(labels.type, meta.container_name, meta.pod_name)
                 slots = self._app_logs.slots(app, process)
                 return self._cached(key, (app, source_label(app, process, instance), slots))
             invalid = bool(labels.app or meta.namespace_name)
         source = _source_from_tag(tag, self._app_logs)
+        if source[0] and self._on_passed_over is not None:
+            process = tag[len(TAG_PREFIX) :].partition(".")[2]
+            if process and not is_source_part(process):
+                self._on_passed_over("process_type")
         if isinstance(key, bytes) and source[0]:
             return source  # depends on the tag too: not cached under the metadata
         return self._cached(key, _INVALID_APP if invalid else source)
+
+    def _tell_passed_over(
+        self, type_label: str | None, container: str | None, pod_name: str | None
+    ) -> None:
+        tell = self._on_passed_over
+        assert tell is not None
+        if (type_label and not is_source_part(type_label)) or (
+            not type_label and container and not is_source_part(container)
+        ):
+            tell("process_type")
+        if pod_name and not is_source_part(pod_name.rsplit("-", 1)[-1]):
+            tell("instance")
 
     def _cached(
         self, key: bytes | str, source: tuple[str, str, StreamSlots]

@@ -62,6 +62,13 @@ class Telemetry:
             ["component", "reason"],
             registry=registry,
         )
+        self.passed_over_fields = Counter(
+            "logger_passed_over_fields",
+            "Sources resolved with a process type or pod name that breaks the "
+            "source-part rule (passed over for the next candidate), by field.",
+            ["field"],
+            registry=registry,
+        )
         self.errors = Counter(
             "logger_errors",
             "Errors, by type and the stage they happened in.",
@@ -82,6 +89,9 @@ class Telemetry:
 
     def error(self, error_type: str, stage: str) -> None:
         self.errors.labels(error_type=error_type, stage=stage).inc()
+
+    def passed_over(self, field: str) -> None:
+        self.passed_over_fields.labels(field=field).inc()
 
     def discarded(self, component: str, reason: str, count: int = 1) -> None:
         """Count lost events into `logger_discarded_events_total{component,reason}`

@@ -127,6 +127,9 @@ async def test_label_fields_of_any_size_never_reach_lines_or_metrics(
     assert huge[:64] not in metrics
     assert len(metrics) < 64 * KIB
     assert 'proc="shop-web"' in metrics
+    # What was passed over is counted, once per source (four sources here).
+    assert 'logger_passed_over_fields_total{field="process_type"} 3.0' in metrics
+    assert 'logger_passed_over_fields_total{field="instance"} 2.0' in metrics
 
 
 @pytest.mark.parametrize(

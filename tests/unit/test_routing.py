@@ -97,3 +97,20 @@ def test_invalid_utf8_is_replaced_not_dropped() -> None:
     text = b"ok \xff\xfe end".decode("utf-8", "surrogateescape")
     line = Router(16384).route("app.shop", [(event_time(T0), Record(log=text))]).lines["shop"][0]
     assert line.endswith("ok \ufffd\ufffd end".encode())
+
+
+def test_fields_passed_over_are_told_once_per_source() -> None:
+    told: list[str] = []
+    router = Router(16384, on_passed_over=told.append)
+    huge = "x" * (256 * 1024)
+    record = pod_record("hi", app="shop", type=huge, container="worker", pod=f"shop-{huge}")
+    batch = router.route("kube.x", [(event_time(T0), record)] * 3)
+    # The line keeps a short, valid head: the container, no instance.
+    assert batch.lines["shop"] == [b"o" + f"{STAMP} shop[worker]: hi".encode()] * 3
+    assert told == ["process_type", "instance"]
+    router.route("kube.x", [(event_time(T0), record)])  # the source is cached now
+    assert told == ["process_type", "instance"]
+    router.route(f"app.shop.{huge}", [(T0 // 1_000_000_000, Record(log="one", stream="stderr"))])
+    assert told == ["process_type", "instance", "process_type"]
+    router.route("app.shop.web", [(T0 // 1_000_000_000, Record(log="ok", stream="stderr"))])
+    assert told == ["process_type", "instance", "process_type"]
