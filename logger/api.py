@@ -218,6 +218,16 @@ async def _follow(
     async def write(data: bytes) -> None:
         """A write that a client not reading cannot hold past its own
         deadline or the follow's (TimeoutError)."""
+        transport = request.transport
+        if transport is not None:
+            low, high = transport.get_write_buffer_limits()
+            held = transport.get_write_buffer_size()
+            if held <= low and held + len(data) <= high:
+                # Not paused (paused means above `low`), and this write does not
+                # pause it: it cannot wait, so no timer (one per write per
+                # follower adds up).
+                await response.write(data)
+                return
         async with asyncio.timeout_at(min(loop.time() + write_timeout, deadline)):
             await response.write(data)
 
