@@ -98,7 +98,7 @@ action(type="omfile" file="{self.output}" template="record")
 """
         )
 
-    async def start(self, timeout: float = 10.0) -> None:
+    async def start(self, timeout: float = 30.0) -> None:
         self.pidfile.unlink(missing_ok=True)
         with self.log.open("ab") as log:
             self._process = await asyncio.create_subprocess_exec(
