@@ -7,6 +7,9 @@ Searches open the same directory read-only, here. Two bounds, each a
 setting: a retention period and a size on disk; past either the oldest
 lines are deleted and counted
 (`logger_discarded_events_total{component="history",reason="retention"|"size_limit"}`).
+A writer process whose anonymous memory passes
+`WF_HISTORY_WRITER_MAX_MEMORY_BYTES` is stopped after a commit and started
+again, like one that died (`logger_history_writer_restarts_total{reason}`).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import tantivy
 
 from logger.history.backend import HistoryError, HistorySearch, RetryableError, Run
 from logger.history.handoff import pack_runs
+from logger.history.process_memory import anonymous_bytes
 from logger.history.schema import build_query, build_schema
 from logger.history.settings import HistorySettings
 from logger.history.writer_process import disk_bytes, writer_main
@@ -44,14 +48,18 @@ class EmbeddedIndex:
         settings: HistorySettings,
         on_discard: Callable[[str, int], None],
         clock: Callable[[], float] = time.time,
+        on_restart: Callable[[str], None] = lambda reason: None,
     ) -> None:
         self._settings = settings
         self._on_discard = on_discard
+        self._on_restart = on_restart
         self._clock = clock
         self._schema = build_schema()
         self._index: tantivy.Index | None = None
         self._process: BaseProcess | None = None
         self._conn: Connection | None = None
+        # Why the next request finds no writer process, if it does.
+        self._restart_reason = "stopped"
         # One thread talks to the writer process: one request at a time.
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="history-index")
 
@@ -115,14 +123,37 @@ class EmbeddedIndex:
             await asyncio.to_thread(index.reload)
 
     def _exchange_write(self, runs: Sequence[Run], now: float) -> tuple[str, Any]:
-        return self._exchange(("write", *pack_runs(runs), now))
+        answer = self._exchange(("write", *pack_runs(runs), now))
+        if answer[0] == "ok":
+            self._recycle_if_too_large()
+        return answer
+
+    def _recycle_if_too_large(self) -> None:
+        """Stop a writer past its memory bound; the next request starts
+        another. A write's answer comes after its commit, so nothing
+        indexed is lost, and the stop waits for the merges under way."""
+        process = self._process
+        held = anonymous_bytes(process.pid) if process is not None and process.pid else None
+        bound = self._settings.writer_max_memory_bytes
+        if held is None or held <= bound:
+            return
+        log.info(
+            "history: the writer process holds %d MiB, past its bound of %d MiB: restarting it",
+            held >> 20,
+            bound >> 20,
+        )
+        self._stop()
+        self._restart_reason = "memory"
 
     def _exchange(self, message: tuple[Any, ...]) -> tuple[str, Any]:
         process, conn = self._process, self._conn
         if process is None or conn is None or not process.is_alive():
-            # The writer died (it is logged by multiprocessing): start another.
+            # Stopped past its memory bound, or died (multiprocessing logs
+            # that): start another.
+            reason, self._restart_reason = self._restart_reason, "stopped"
             self._close_pipe()
             self._spawn()
+            self._on_restart(reason)
             conn = self._conn
             assert conn is not None
         try:

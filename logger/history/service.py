@@ -22,7 +22,7 @@ log = logging.getLogger("logger.history")
 def build_backend(settings: HistorySettings, telemetry: HistoryTelemetry) -> HistoryBackend:
     if settings.backend is HistoryBackendKind.QUICKWIT:
         return QuickwitIndex(settings)
-    return EmbeddedIndex(settings, telemetry.discarded)
+    return EmbeddedIndex(settings, telemetry.discarded, on_restart=telemetry.writer_restarted)
 
 
 async def history_context(app: web.Application) -> AsyncIterator[None]:

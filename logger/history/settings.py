@@ -101,6 +101,15 @@ class HistorySettings:
             "Tantivy's indexing memory budget (it commits on its own past it).",
         )
     )
+    writer_max_memory_bytes: int = declared(
+        Setting(
+            "WF_HISTORY_WRITER_MAX_MEMORY_BYTES",
+            Size(16 << 20),
+            256 << 20,
+            "Anonymous memory of the embedded index's writer process past which it is"
+            " restarted after a commit (nothing indexed is lost).",
+        )
+    )
     writer_nice: int = declared(
         Setting(
             "WF_HISTORY_WRITER_NICE",

@@ -46,11 +46,20 @@ class HistoryTelemetry:
             "Ingest-to-searchable lag of the latest batch written.",
             registry=registry,
         )
+        self.writer_restarts = Counter(
+            "logger_history_writer_restarts",
+            "Embedded index writer processes started again, by reason (memory, stopped).",
+            ["reason"],
+            registry=registry,
+        )
         self.queued_lines = Gauge(
             "logger_history_queued_lines",
             "Lines waiting to be indexed.",
             registry=registry,
         )
+
+    def writer_restarted(self, reason: str) -> None:
+        self.writer_restarts.labels(reason).inc()
 
     def discarded(self, reason: str, count: int) -> None:
         self._telemetry.discarded("history", reason, count)

@@ -28,6 +28,7 @@ import tantivy
 
 from logger.history.backend import Run
 from logger.history.handoff import unpack_runs
+from logger.history.process_memory import release_freed_heap
 from logger.history.schema import add_runs, build_schema
 
 # How often the size and retention bounds are checked, in seconds.
@@ -50,6 +51,14 @@ class IndexWriterLoop:
         self._bounds_checked = 0.0
 
     def handle(self, message: tuple[Any, ...]) -> tuple[str, Any]:
+        try:
+            return self._handle(message)
+        finally:
+            # What a commit's merges freed goes back to the kernel, or the
+            # process keeps the high-water mark of its largest merge.
+            release_freed_heap()
+
+    def _handle(self, message: tuple[Any, ...]) -> tuple[str, Any]:
         kind = message[0]
         if kind == "write":
             return self.write(unpack_runs(message[1], message[2], message[3]), message[4])
