@@ -128,6 +128,7 @@ def unbounded_label_sizes(server: Server) -> str:
     huge = "p" * (256 << 10)
     metrics_before = len(httpx.get(f"{server.logger_url}/metrics", timeout=10).content)
     discarded_before = metric_sum(server, "logger_discarded_events_total")
+    passed_over_before = metric_sum(server, "logger_passed_over_fields_total")
     acked = 0
     with contextlib.closing(authenticated(server)) as sock:
         for n in range(20):
@@ -144,9 +145,11 @@ def unbounded_label_sizes(server: Server) -> str:
     longest = max((len(line) for line in lines), default=0)
     metrics_after = len(httpx.get(f"{server.logger_url}/metrics", timeout=10).content)
     discarded = metric_sum(server, "logger_discarded_events_total") - discarded_before
+    passed_over = metric_sum(server, "logger_passed_over_fields_total") - passed_over_before
     return (
         f"20 records with 256 KiB process type and pod name: {acked} acked, {len(lines)} stored"
-        f" (longest line {longest} bytes), {discarded:.0f} counted as discarded;"
+        f" (longest line {longest} bytes), {discarded:.0f} counted as discarded,"
+        f" {passed_over:.0f} fields counted as passed over;"
         f" /metrics {metrics_before >> 10} -> {metrics_after >> 10} KiB"
     )
 
