@@ -45,7 +45,7 @@ from logger.drains.errors import (
 )
 from logger.drains.persistence import DrainStateFile, Entries, PendingCheckpoint
 from logger.drains.settings import DrainSettings
-from logger.drains.shared_set import DrainSetUnavailable, SharedDrainSet, until_closed
+from logger.drains.shared_set import DrainSetUnavailable, SharedDrainSet
 from logger.drains.sinks.factory import make_sink, sends_frames
 from logger.drains.sinks.syslog.encoder import SharedFrames, SyslogEncoder
 from logger.drains.telemetry import DrainTelemetry
@@ -114,7 +114,6 @@ class DrainRegistry:
         self._version = -1
         self._follower: asyncio.Task[None] | None = None
         self._skipped: set[str] = set()
-        self._closing = asyncio.Event()
         self._policy = settings.destination_policy()
         self._budget = ByteBudget(settings.max_buffer_bytes)
         self._lock = asyncio.Lock()
@@ -181,7 +180,6 @@ class DrainRegistry:
             if self._closed:
                 return
             self._closed = True
-            self._closing.set()
             if self._follower is not None:
                 self._follower.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -271,16 +269,16 @@ class DrainRegistry:
         """Remove one drain; False when the app has no drain with that id."""
         async with self._lock:
             drain = self._drains.get(drain_id)
-            local = drain is not None and drain.app == app
-            if self._shared is not None:
-                if not await self._shared.remove(app, [drain_id]) and not local:
-                    return False
-            elif not local:
+            if drain is not None and drain.app != app:
+                drain = None
+            # Shared, the set may hold it before this replica loaded it.
+            in_shared = self._shared is not None and await self._shared.remove(app, [drain_id])
+            if drain is None and not in_shared:
                 return False
-            if drain is not None and local:
+            if drain is not None:
                 self._detach(drain)
             self._write_state()
-        if drain is not None and local:
+        if drain is not None:
             await self._dispose(drain)
         log.info("removed drain %s from %s", drain_id, app)
         return True
@@ -382,7 +380,7 @@ class DrainRegistry:
         interval = self._settings.sync_interval
         last_report = 0.0
         loop = asyncio.get_running_loop()
-        while not self._closing.is_set():
+        while True:
             try:
                 async for announced in shared.changes():
                     if announced or await shared.version() != self._version:
@@ -397,8 +395,7 @@ class DrainRegistry:
                     type(error).__name__,
                     interval,
                 )
-            if await until_closed(self._closing, interval):
-                return
+            await asyncio.sleep(interval)  # until close() cancels it
 
     def _reports(self) -> dict[str, dict[str, Any]]:
         return {drain.id: reported(drain.view().to_json()) for drain in self._drains.values()}

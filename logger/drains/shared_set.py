@@ -28,7 +28,6 @@ directory (a password, TLS, a network policy; see docs/operations.md).
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import logging
@@ -79,6 +78,7 @@ class SharedDrainSet:
         assert settings.url is not None
         self.replica = replica
         self._report_interval = report_interval
+        # Its own client: the store's is closed before the drains stop.
         self._client: aioredis.Redis = aioredis.Redis.from_url(
             settings.url,
             socket_timeout=settings.command_timeout,
@@ -227,10 +227,3 @@ def _decoded(raw: Any) -> Entries:
         if isinstance(entry, dict):
             entries.append(entry)
     return entries
-
-
-async def until_closed(closing: asyncio.Event, seconds: float) -> bool:
-    """Wait `seconds` or until `closing` is set; True when closing."""
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(closing.wait(), seconds)
-    return closing.is_set()
