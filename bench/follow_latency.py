@@ -77,7 +77,42 @@ class FollowResults:
         return sum(int(getattr(run, name)) for run in self.runs)
 
 
+def add_follow_arguments(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    """The follow phase's options, for every benchmark that runs it."""
+    add = parser.add_argument
+    add("--followers", type=int, default=200)
+    add("--follow-apps", type=int, default=10)
+    add("--follow-records", type=int, default=100, help="records per frame")
+    add("--follow-interval-ms", type=float, default=10.0)
+    add("--follow-seconds", type=float, default=5.0, help="measured, per run")
+    add("--follow-repeats", type=int, default=3)
+    add("--follow-warmup", type=float, default=1.0)
+    add(
+        "--follow-client",
+        choices=("raw", "aiohttp"),
+        default="raw",
+        help="how the followers read: off the socket (cheapest), or aiohttp's client",
+    )
+
+
+def count_lines(state: FollowState, data: bytes, end: int, now: int) -> None:
+    """Count the lines of data[:end] (whole lines), read at `now`."""
+    # Every line of a chunk is read at the same moment and the lines of
+    # one frame share a stamp, so count stamps in C rather than loop per
+    # line in Python: a per-line loop made this client the bottleneck.
+    state.notices += data.count(DROP_NOTICE, 0, end)
+    for stamp, lines in Counter(SENT_STAMP.findall(data, 0, end)).items():
+        state.received += lines
+        sent = int(stamp)
+        if sent >= state.measure_from_ns:
+            state.latencies_ns.append(now - sent)
+            state.weights.append(lines)
+    if state.received >= state.expected:
+        state.caught_up.set()
+
+
 async def follow_one(session: aiohttp.ClientSession, url: str, state: FollowState) -> None:
+    """A follow read by aiohttp's client (`--follow-client aiohttp`)."""
     async with session.get(url) as response:
         response.raise_for_status()
         # The follower is subscribed before the headers are sent.
@@ -88,20 +123,60 @@ async def follow_one(session: aiohttp.ClientSession, url: str, state: FollowStat
             data = pending + chunk
             end = data.rfind(b"\n") + 1
             pending = data[end:]
-            if not end:
-                continue
-            # Every line of a chunk is read at the same moment and the lines of
-            # one frame share a stamp, so count stamps in C rather than loop per
-            # line in Python: a per-line loop made this client the bottleneck.
-            state.notices += data.count(DROP_NOTICE, 0, end)
-            for stamp, lines in Counter(SENT_STAMP.findall(data, 0, end)).items():
-                state.received += lines
-                sent = int(stamp)
-                if sent >= state.measure_from_ns:
-                    state.latencies_ns.append(now - sent)
-                    state.weights.append(lines)
-            if state.received >= state.expected:
-                state.caught_up.set()
+            if end:
+                count_lines(state, data, end, now)
+
+
+class RawFollow(asyncio.Protocol):
+    """A follow read straight off its socket (`--follow-client raw`, the
+    default): 200 aiohttp responses in one process cost this client most of
+    a core, and a client that serves its followers one after another adds
+    its own queue to every latency. The chunked framing is not undone:
+    stamps are counted in the raw bytes (a chunk holds whole lines)."""
+
+    def __init__(self, request: bytes, state: FollowState) -> None:
+        self._request = request
+        self._state = state
+        self._head = b""
+        self._pending = b""
+        self.closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        transport.write(self._request)
+
+    def data_received(self, data: bytes) -> None:
+        now = time.time_ns()
+        if self._head is not None:
+            self._head += data
+            head, found, data = self._head.partition(b"\r\n\r\n")
+            if not found:
+                return
+            if not head.startswith(b"HTTP/1.1 200"):
+                raise RuntimeError(f"follow answered {head.splitlines()[0]!r}")
+            self._head = None  # type: ignore[assignment]
+            self._state.ready += 1  # subscribed before the headers are sent
+        data = self._pending + data
+        end = data.rfind(b"\n") + 1
+        self._pending = data[end:]
+        if end:
+            count_lines(self._state, data, end, now)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.closed.done():
+            self.closed.set_result(None)
+
+
+async def follow_raw(port: int, path: str, state: FollowState) -> None:
+    request = f"GET {path} HTTP/1.1\r\nHost: {HOST}\r\n\r\n".encode()
+    loop = asyncio.get_running_loop()
+    transport, protocol = await loop.create_connection(
+        lambda: RawFollow(request, state), HOST, port
+    )
+    try:
+        await protocol.closed
+    finally:
+        transport.close()
 
 
 def follow_templates(count: int, records: int, apps: list[str], message_bytes: int) -> list[bytes]:
@@ -198,11 +273,14 @@ async def follow_run(
     connector = aiohttp.TCPConnector(limit=0)
     async with aiohttp.ClientSession(timeout=timeout, connector=connector) as session:
         query = "follow=true&timeout=60&log_lines=0&format=json"
+        paths = [f"/logs/{apps[i % len(apps)]}?{query}" for i in range(args.followers)]
         tasks = [
             asyncio.create_task(
-                follow_one(session, f"{logger.base_url}/logs/{apps[i % len(apps)]}?{query}", state)
+                follow_raw(logger.http_port, path, state)
+                if args.follow_client == "raw"
+                else follow_one(session, logger.base_url + path, state)
             )
-            for i in range(args.followers)
+            for path in paths
         ]
         try:
             async with asyncio.timeout(30):

@@ -48,7 +48,7 @@ if __package__ in (None, ""):
     # Run as a script: make the repository root importable for `bench.*`.
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.follow_latency import measure_follow
+from bench.follow_latency import add_follow_arguments, measure_follow
 from bench.history_ingest import measure_history_ingest
 from bench.ingest_throughput import measure_ingest
 from bench.logger_process import LoggerProcess
@@ -106,14 +106,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     memory.add_argument("--mem-lines", type=int, default=1000, help="lines per app")
     memory.add_argument("--mem-line-bytes", type=int, default=120, help="formatted line")
     memory.add_argument("--memory-child", choices=("tracemalloc", "rss"), help=argparse.SUPPRESS)
-    follow = parser.add_argument_group("follow")
-    follow.add_argument("--followers", type=int, default=200)
-    follow.add_argument("--follow-apps", type=int, default=10)
-    follow.add_argument("--follow-records", type=int, default=100, help="records per frame")
-    follow.add_argument("--follow-interval-ms", type=float, default=10.0)
-    follow.add_argument("--follow-seconds", type=float, default=5.0, help="measured, per run")
-    follow.add_argument("--follow-repeats", type=int, default=3)
-    follow.add_argument("--follow-warmup", type=float, default=1.0)
+    add_follow_arguments(parser.add_argument_group("follow"))
     args = parser.parse_args(argv)
     args.apps_per_frame = min(args.apps_per_frame or args.apps, args.apps)
     unknown = set(args.phases.split(",")) - set(PHASES) - set(EXTRA_PHASES)

@@ -37,7 +37,7 @@ if __package__ in (None, ""):
 
 from prometheus_client import CollectorRegistry
 
-from bench.follow_latency import measure_follow
+from bench.follow_latency import add_follow_arguments, measure_follow
 from bench.ingest_throughput import end_to_end_run, plan_sends
 from bench.logger_process import LoggerProcess
 from bench.measure import Spread, process_cpu_seconds
@@ -104,13 +104,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     add("--timeout", type=float, default=120.0)
     add("--baseline", type=Path, help="another checkout: its Redis store measured too")
     add("--workers", type=int, default=0, help="also `wf serve --workers N` on Redis (N > 1)")
-    add("--followers", type=int, default=200)
-    add("--follow-apps", type=int, default=10)
-    add("--follow-records", type=int, default=100)
-    add("--follow-interval-ms", type=float, default=10.0)
-    add("--follow-seconds", type=float, default=5.0)
-    add("--follow-repeats", type=int, default=3)
-    add("--follow-warmup", type=float, default=1.0)
+    add_follow_arguments(parser)
     add("--mem-apps", type=int, default=100)
     add("--mem-lines", type=int, default=1000)
     return parser.parse_args(argv)

@@ -28,6 +28,7 @@ from foundation.echo import capped
 from logger.app_names import app_name_problem
 from logger.buffer import gap_notice
 from logger.components import COMPONENTS, READY, LoggerComponents
+from logger.follow_writer import LiveWriter
 from logger.history.backend import BadQuery, HistoryUnavailable
 from logger.history.keys import HISTORY
 from logger.history.query import checked_query
@@ -210,27 +211,10 @@ async def _follow(
         response.charset = "utf-8"
     hub = components.hub
     query = log_request.query
+    form = "json" if log_request.json else "text"
     follower = hub.subscribe(app)
     loop = asyncio.get_running_loop()
     deadline = loop.time() + log_request.timeout
-    write_timeout = components.settings.api.follow_write_timeout
-
-    async def write(data: bytes) -> None:
-        """A write that a client not reading cannot hold past its own
-        deadline or the follow's (TimeoutError)."""
-        transport = request.transport
-        if transport is not None:
-            low, high = transport.get_write_buffer_limits()
-            held = transport.get_write_buffer_size()
-            if held <= low and held + len(data) <= high:
-                # Not paused (paused means above `low`), and this write does not
-                # pause it: it cannot wait, so no timer (one per write per
-                # follower adds up).
-                await response.write(data)
-                return
-        async with asyncio.timeout_at(min(loop.time() + write_timeout, deadline)):
-            await response.write(data)
-
     try:
         await hub.until_live(follower)
         history = await components.store.read(app, query)
@@ -241,11 +225,22 @@ async def _follow(
         cursor = history.last_seq
         if query.after_seq is not None:
             cursor = max(cursor, query.after_seq)
+        out = LiveWriter(
+            request,
+            response,
+            cursor=cursor,
+            deadline=deadline,
+            write_timeout=components.settings.api.follow_write_timeout,
+            form=form,
+            render=_RENDERERS[form],
+        )
         if history.lines or history.gone:
-            await write(_render_history(app, history, log_request.json))
+            await out.write(_render_history(app, history, log_request.json))
         while (remaining := deadline - loop.time()) > 0:
             if request.transport is None or request.transport.is_closing():
                 break
+            if not query.filtered and not follower.attached:
+                follower.attach(out.push)  # refused while batches are queued: they come first
             if not await follower.wait(min(remaining, _LIVENESS_INTERVAL)):
                 continue
             notice, batches = follower.take()
@@ -253,23 +248,23 @@ async def _follow(
             if notice is not None:
                 chunks.append(_render([(None, notice)], log_request.json))
             for batch in batches:
-                if batch.last_seq <= cursor:
+                if batch.last_seq <= out.cursor:
                     continue  # already sent with the history
-                if batch.first_seq > cursor and not query.filtered:
+                if batch.first_seq > out.cursor and not query.filtered:
                     # The common case: the whole batch, rendered once for all followers.
-                    form = "json" if log_request.json else "text"
                     chunks.append(batch.rendered(form, _RENDERERS[form]))
                 else:
                     fresh = [
                         (seq, line)
                         for seq, line in enumerate(batch.lines, batch.first_seq)
-                        if seq > cursor and query.matches(line)
+                        if seq > out.cursor and query.matches(line)
                     ]
                     if fresh:
                         chunks.append(_render(fresh, log_request.json))
-                cursor = batch.last_seq
+                out.cursor = batch.last_seq
             if chunks:
-                await write(b"".join(chunks))
+                await out.write(b"".join(chunks))
+        follower.detach()  # nothing may follow the end of the stream
         await response.write_eof()
     except ConnectionError:
         pass  # the client left

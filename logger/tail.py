@@ -13,6 +13,11 @@ a `ByteBudget`): each follower is charged for every batch it still holds
 (a batch no reader has taken stays alive), and past the total the follower
 holding the most loses its oldest lines, counted with `component="follower"`,
 `reason="followers_over_budget"` and told in its loss notice the same way.
+
+A follower whose client keeps up skips the queue: its follow attaches a
+sink (`Follower.attach`, `logger.follow_writer.LiveWriter.push`) that writes
+each batch to the client from `publish` itself; when the sink cannot (the
+client is behind), the follower detaches it and queues as above.
 """
 
 from __future__ import annotations
@@ -21,6 +26,10 @@ import asyncio
 from collections.abc import Callable
 
 from logger.buffer import BoundedBuffer, ByteBudget, LossCounter, OverflowPolicy
+
+Sink = Callable[["Batch"], bool]
+"""Delivers a batch straight to a follower's reader; False when it cannot
+(nothing delivered: the batch is queued instead)."""
 
 COMPONENT = "follower"
 TOO_SLOW = "reader_too_slow"
@@ -88,10 +97,31 @@ class Follower:
         )
         self._budget = budget
         self._wakeup = asyncio.Event()
+        self._sink: Sink | None = None
 
     def push(self, batch: Batch) -> None:
+        sink = self._sink
+        if sink is not None:
+            if sink(batch):
+                return
+            self._sink = None  # behind: queue from now on, until the reader attaches again
         self._queue.offer(batch)
         self._wakeup.set()
+
+    def attach(self, sink: Sink) -> bool:
+        """Deliver through `sink` from now on, while it accepts; only with
+        nothing queued (False then, and nothing changes), so order holds."""
+        if len(self._queue) or self._queue.lost:
+            return False
+        self._sink = sink
+        return True
+
+    def detach(self) -> None:
+        self._sink = None
+
+    @property
+    def attached(self) -> bool:
+        return self._sink is not None
 
     async def wait(self, timeout: float) -> bool:
         """Wait up to `timeout` seconds for lines; True when some are queued."""
@@ -109,7 +139,8 @@ class Follower:
         return self._queue.take_notice(self.app), self._queue.take_all()
 
     def close(self) -> None:
-        """Release what it still holds from the shared budget."""
+        """Stop delivering; release what it still holds from the shared budget."""
+        self._sink = None
         if self._budget is not None:
             self._queue.take_all()  # gives its bytes back to the budget
             self._budget.leave(self._queue)

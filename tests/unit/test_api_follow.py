@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from logger.app import create_app
@@ -74,8 +75,10 @@ async def test_slow_follower_is_told_how_many_lines_it_lost(
 ) -> None:
     app = make_app(follower_queue_lines=10)
     client: TestClient = await aiohttp_client(app)  # type: ignore[type-arg]
+    # A filtered follow always queues (no direct writes), so its task, not
+    # the client, is what falls behind here.
     response = await client.get(
-        "/logs/shop", params={"follow": "true", "timeout": "1", "log_lines": "0"}
+        "/logs/shop", params={"follow": "true", "timeout": "1", "log_lines": "0", "proc": "web"}
     )
     await asyncio.sleep(0.05)  # the follower is subscribed once the headers are out
     # 30 lines arrive before the follower's task runs again: 20 are displaced.
@@ -85,6 +88,85 @@ async def test_slow_follower_is_told_how_many_lines_it_lost(
     assert [line.rsplit(": ", 1)[1] for line in body[1:]] == [f"m{i}" for i in range(20, 30)]
     metrics = await (await client.get("/metrics")).text()
     assert "logger_follower_dropped_lines_total 20.0" in metrics
+
+
+async def test_a_client_that_stops_reading_moves_from_direct_writes_to_the_queue(
+    aiohttp_client: AiohttpClient,
+) -> None:
+    """Written straight from ingest while it reads, queued (bounded, with a
+    loss notice) once it stops, and straight again after: in order, nothing
+    twice, every line either received or counted in a notice."""
+    app = make_app(follower_queue_lines=50, follow_write_timeout=10)
+    client: TestClient = await aiohttp_client(app)  # type: ignore[type-arg]
+    hub = app[COMPONENTS].hub
+    ingestor = app[COMPONENTS].ingestor
+    loop = asyncio.get_running_loop()
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.setblocking(False)
+    host, port = client.server.host, client.server.port
+    await loop.sock_connect(sock, (host, port))
+    request = f"GET /logs/shop?follow=true&timeout=2&log_lines=0 HTTP/1.1\r\nHost: {host}\r\n\r\n"
+    await loop.sock_sendall(sock, request.encode())
+    received = bytearray()
+
+    async def read_until(predicate: Callable[[bytes], bool], seconds: float) -> None:
+        deadline = loop.time() + seconds
+        while not predicate(bytes(received)):
+            assert loop.time() < deadline, bytes(received[-300:])
+            async with asyncio.timeout(deadline - loop.time()):
+                data = await loop.sock_recv(sock, 1 << 16)
+            if not data:
+                break
+            received.extend(data)
+
+    try:
+        await read_until(lambda data: b"\r\n\r\n" in data, 5)  # the headers: subscribed
+        message = "x" * 1000
+        for i in range(20):
+            await ingestor.write_platform_line("shop", "web", f"{message} m{i}")
+        await read_until(lambda data: data.count(b" m") >= 20, 5)
+        # It stops reading: far more than the socket and the transport hold.
+        total = 20
+        for _ in range(30):
+            for _ in range(100):
+                await ingestor.write_platform_line("shop", "web", f"{message} m{total}")
+                total += 1
+            await asyncio.sleep(0)
+        assert hub.dropped_lines > 0  # the queue did overflow
+        await read_until(lambda data: data.endswith(b"\r\n0\r\n\r\n"), 10)
+    finally:
+        sock.close()
+    numbers, dropped = _follow_body(bytes(received))
+    assert numbers[:20] == list(range(20))
+    assert numbers == sorted(set(numbers)), "out of order or repeated"
+    assert dropped == hub.dropped_lines
+    assert len(numbers) + dropped == total
+
+
+def _follow_body(response: bytes) -> tuple[list[int], int]:
+    """The numbers of the lines of a chunked follow response, and the lines
+    its notices say were dropped."""
+    head, _, body = response.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200")
+    assert b"chunked" in head.lower()
+    text = bytearray()
+    while True:
+        size_line, _, body = body.partition(b"\r\n")
+        size = int(size_line, 16)
+        if not size:
+            break
+        text += body[:size]
+        assert body[size : size + 2] == b"\r\n"
+        body = body[size + 2 :]
+    numbers: list[int] = []
+    dropped = 0
+    for line in text.decode().splitlines():
+        if "lines dropped since" in line:
+            dropped += int(line.split(": ", 1)[1].split()[0])
+        else:
+            numbers.append(int(line.rsplit(" m", 1)[1]))
+    return numbers, dropped
 
 
 def _line(i: int) -> bytes:

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from logger.lines import platform_line
-from logger.tail import TailHub
+from logger.tail import Batch, TailHub
 
 T0 = 1_795_341_600_000_000_000
 
@@ -78,3 +78,33 @@ async def test_followers_share_one_byte_budget_and_the_fullest_loses() -> None:
     hub.unsubscribe(stuck)
     hub.unsubscribe(reader)
     assert hub.queued_bytes == 0
+
+
+async def test_an_attached_sink_takes_batches_until_it_refuses_one() -> None:
+    hub = TailHub(max_queued_lines=100)
+    follower = hub.subscribe("shop")
+    delivered: list[int] = []
+    accepting = True
+
+    def sink(batch: Batch) -> bool:
+        if accepting:
+            delivered.append(batch.first_seq)
+        return accepting
+
+    assert follower.attach(sink)
+    hub.publish("shop", 1, batch(0, 2))
+    hub.publish("shop", 3, batch(2, 2))
+    assert delivered == [1, 3]
+    assert await follower.wait(0.01) is False  # nothing queued, nobody woken
+    accepting = False
+    hub.publish("shop", 5, batch(4, 2))  # refused: queued, and the sink is let go
+    assert not follower.attached
+    accepting = True
+    hub.publish("shop", 7, batch(6, 2))  # queued after it, not around it
+    assert delivered == [1, 3]
+    assert await follower.wait(0.01) is True
+    assert not follower.attach(sink)  # not while batches wait: they come first
+    assert [b.first_seq for b in follower.take()[1]] == [5, 7]
+    assert follower.attach(sink)
+    hub.unsubscribe(follower)  # let go with the follower
+    assert not follower.attached
