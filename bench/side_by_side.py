@@ -39,6 +39,7 @@ import itertools
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -192,12 +193,35 @@ async def measure_case(
             row = next(row for row in rows if row.receiver == receiver.name)
             plan = plan_sends(sent[receiver.name], frames, args.connections, f"r{run}")
             gc.collect()
+            await until_idle(receivers)
             elapsed, cpu = await end_to_end_run(receiver, plan, args.window, args.timeout)
             row.rates.append(records / elapsed)
             row.cores.append(cpu / elapsed)
         summary = ", ".join(f"{row.receiver} {row.rates[-1]:,.0f}/s" for row in rows)
         print(f"  {case.title}, run {run + 1}/{args.repeats}: {summary}", file=sys.stderr)
     return rows
+
+
+# A receiver is idle once it used less than this share of a core over a
+# window: Fluent Bit acks a chunk before its engine hands it to `null`, so
+# without the wait its backlog ran beside the next receiver's run and took
+# CPU from it (5-18% of a core, seen at one-second sampling).
+IDLE_SHARE = 0.02
+IDLE_WINDOW = 0.2
+IDLE_WAIT_LIMIT = 10.0
+
+
+async def until_idle(receivers: list[Receiver]) -> None:
+    """Return once no receiver is still working off an earlier run."""
+    deadline = time.monotonic() + IDLE_WAIT_LIMIT
+    before = sum(receiver.cpu_seconds() for receiver in receivers)
+    while time.monotonic() < deadline:
+        await asyncio.sleep(IDLE_WINDOW)
+        now = sum(receiver.cpu_seconds() for receiver in receivers)
+        if now - before < IDLE_SHARE * IDLE_WINDOW:
+            return
+        before = now
+    print(f"  (receivers busy after {IDLE_WAIT_LIMIT:g} s; measuring anyway)", file=sys.stderr)
 
 
 async def run(args: argparse.Namespace) -> list[tuple[Case, list[Row]]]:

@@ -122,7 +122,6 @@ class Router:
         # its globals dict).
         second, prefix = self._second, self._second_text
         markers, level_first = _MARKERS, _LEVEL_FIRST
-        build, format_second = build_line, second_text
         time_pair, event_time, unpack_time = TimeWithMetadata, Ext, _EVENT_TIME.unpack
         # What the previous record resolved to: records of one pod come in runs,
         # so their metadata bytes are compared with the last ones, not copied.
@@ -180,12 +179,13 @@ class Router:
                 message = message[:-2] if message[-2:-1] == "\r" else message[:-1]
             if seconds != second:
                 # Both or neither: the cache is shared with the next frame.
-                prefix = format_second(seconds)
+                prefix = second_text(seconds)
                 second = seconds
                 self._second, self._second_text = second, prefix
             name = record.stream
             stream = 0 if name == "stdout" else 1 if name == "stderr" else 2
-            encoded = build(markers[stream], prefix, nanos, label, message)
+            # By name, not a local alias: compiled, that is a native call.
+            encoded = build_line(markers[stream], prefix, nanos, label, message)
             if len(encoded) - len(label) > split_above:
                 pieces = split_line(encoded, max_line_bytes)
                 batch.split += len(pieces) - 1

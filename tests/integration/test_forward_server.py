@@ -418,6 +418,28 @@ async def test_ack_is_sent_only_after_lines_are_readable(start_logger: StartLogg
     assert await logger.metric("logger_acks_sent_total") == 10
 
 
+async def test_frames_sent_in_one_write_are_each_acked_in_order(
+    start_logger: StartLogger,
+) -> None:
+    """Acks of the frames stored from one read go out together: every one of
+    them, in order, and a frame without a chunk asks for none."""
+    logger = await start_logger()
+    conn = await RawConnection.open(logger.port)
+    frames = []
+    for number in range(12):
+        chunk = f"burst-{number}" if number != 5 else None
+        entries = [entry(fixext8_time(BASE_NS), {"log": f"burst {number}"})]
+        frames.append(forward_frame(TAG, entries, options_map(chunk)))
+    try:
+        await conn.send(b"\xc0".join(frames))  # heartbeats between them, in one write
+        acks = [await conn.receive() for _ in range(11)]
+    finally:
+        await conn.close()
+    assert acks == [{"ack": f"burst-{n}"} for n in range(12) if n != 5]
+    assert messages_of(await logger.lines("shop")) == [f"burst {n}" for n in range(12)]
+    assert await logger.metric("logger_acks_sent_total") == 11
+
+
 async def test_tcp_heartbeat_is_ignored(start_logger: StartLogger) -> None:
     logger = await start_logger()
     conn = await RawConnection.open(logger.port)
