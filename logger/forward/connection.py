@@ -118,30 +118,22 @@ class ForwardConnection:
         ingest = self._ingestor.ingest
         # Frames fed together with the PING are already in the splitter.
         while True:
-            # The acks of every frame stored from this read go out in one
-            # write (a send is dear: the client's wakeup rides on it), each
-            # once its frame is stored, and before anything ends the loop.
-            acks: list[bytes] = []
-            try:
-                while (frame := splitter.next_frame()) is not None:
-                    # The frame in hand counts until it is stored.
-                    self._account(splitter.pending_bytes + len(frame), force=True)
-                    try:
-                        event_frame = await self._decode(frame)
-                    except RecoverableError as error:
-                        self._telemetry.error(error.reason, "decoding")
-                        continue
-                    if event_frame is None:
-                        continue  # heartbeat
-                    self._slot.prove()
-                    await ingest(event_frame, INPUT, len(frame))
-                    ack = event_frame.ack()
-                    if ack is not None:
-                        acks.append(ack)
-            finally:
-                if acks:
-                    self._writer.write(b"".join(acks))
-                    self._telemetry.acks.inc(len(acks))
+            while (frame := splitter.next_frame()) is not None:
+                # The frame in hand counts until it is stored.
+                self._account(splitter.pending_bytes + len(frame), force=True)
+                try:
+                    event_frame = await self._decode(frame)
+                except RecoverableError as error:
+                    self._telemetry.error(error.reason, "decoding")
+                    continue
+                if event_frame is None:
+                    continue  # heartbeat
+                self._slot.prove()
+                await ingest(event_frame, INPUT, len(frame))
+                ack = event_frame.ack()
+                if ack is not None:
+                    self._writer.write(ack)
+                    self._telemetry.acks.inc()
             self._account(splitter.pending_bytes, force=True)
             async with asyncio.timeout(settings.idle_timeout):
                 # A client that stops reading its acks must not hold the connection forever.
