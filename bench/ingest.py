@@ -68,6 +68,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     add("--markdown", action="store_true", help="also print a block for docs/benchmarks.md")
     add("--profile", type=float, metavar="SECONDS", help="only profile in-process ingest")
     add("--timeout", type=float, default=120.0, help="bound on any one run (s)")
+    add(
+        "--source",
+        type=Path,
+        help="the ingest and follow phases measure the logger of this tree (a git worktree)",
+    )
     ingest = parser.add_argument_group("ingest")
     ingest.add_argument("--records", type=int, default=400_000, help="records per run")
     ingest.add_argument("--records-per-frame", type=int, default=1000)
@@ -118,7 +123,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 async def run_with_logger(args: argparse.Namespace, report: Report, phases: set[str]) -> None:
-    logger = LoggerProcess()
+    logger = LoggerProcess(args.source) if args.source else LoggerProcess()
     try:
         await logger.wait_ready()
         if "ingest" in phases:

@@ -55,12 +55,12 @@ def rss_bytes() -> int:
     raise RuntimeError("no VmRSS in /proc/self/status")
 
 
-def source_version() -> str:
+def source_version(tree: Path = ROOT) -> str:
     """The commit measured, marked when logger/ has uncommitted changes (read-only git)."""
 
     def git(*args: str) -> str:
         done = subprocess.run(
-            ["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=10, check=True
+            ["git", *args], cwd=tree, capture_output=True, text=True, timeout=10, check=True
         )
         return done.stdout.strip()
 

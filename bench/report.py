@@ -35,9 +35,14 @@ class Report:
             f"{platform.release()}; load average {' -> '.join(f'{x:.2f}' for x in self.load)}"
         )
 
+    def version(self) -> str:
+        """The commit whose logger was measured (`--source`, else this tree)."""
+        source = getattr(self.args, "source", None)
+        return source_version(source) if source else source_version()
+
     def text(self) -> str:
         a = self.args
-        out = [f"Logger ingest benchmark at {source_version()} - {self.machine()}", ""]
+        out = [f"Logger ingest benchmark at {self.version()} - {self.machine()}", ""]
         if (r := self.ingest) is not None:
             out += [
                 f"Ingest: {r.records_per_run:,} records per run of {a.records_per_frame} per frame "
@@ -88,8 +93,7 @@ class Report:
     def markdown(self) -> str:
         a = self.args
         out = [
-            f"Measured {time.strftime('%Y-%m-%d')} at commit {source_version()} "
-            f"on {self.machine()}.",
+            f"Measured {time.strftime('%Y-%m-%d')} at commit {self.version()} on {self.machine()}.",
             "",
         ]
         if (r := self.ingest) is not None:
