@@ -95,6 +95,11 @@ def create_app(settings: LoggerSettings, *, forward: bool = True) -> web.Applica
     app.add_routes(api.routes)
     app.add_routes(drain_routes)
     app.add_routes(app_rates.routes)
+    # The store first, so closed last: after everything that stores.
+    app.cleanup_ctx.append(_store)
+    if isinstance(app[COMPONENTS].store, RedisStore):
+        # Connected before the forward input, closed after it (before the store).
+        app.cleanup_ctx.append(_redis)
     app.cleanup_ctx.append(app_rates.rate_sampler)
     # Drains and history start before the forward input so no stored line misses them.
     app.cleanup_ctx.append(_drains)
@@ -103,10 +108,6 @@ def create_app(settings: LoggerSettings, *, forward: bool = True) -> web.Applica
         app.cleanup_ctx.append(_forward_listener)
     else:
         app.on_startup.append(_mark_ready)
-    app.cleanup_ctx.append(_store)
-    if isinstance(app[COMPONENTS].store, RedisStore):
-        # Redis first and last: connected before the forward input, closed after it.
-        app.cleanup_ctx.insert(0, _redis)
     return app
 
 

@@ -78,7 +78,8 @@ class SharedDrainSet:
         assert settings.url is not None
         self.replica = replica
         self._report_interval = report_interval
-        # Its own client: the store's is closed before the drains stop.
+        # Its own client, apart from the store's bounded pool: the set's few
+        # commands never wait behind a burst of follows reading history.
         self._client: aioredis.Redis = aioredis.Redis.from_url(
             settings.url,
             socket_timeout=settings.command_timeout,
