@@ -179,12 +179,15 @@ class _FrameScanner:
     from there, so bytes already scanned are not scanned again (but for
     less than one window)."""
 
-    __slots__ = ("_complete", "_open", "_position")
+    __slots__ = ("_complete", "_open", "_position", "_sized")
 
     def __init__(self) -> None:
         self._position = 0
         self._open: list[int] = []
         self._complete = False
+        # The last batch skip: (depth of its container, bytes, children). The
+        # next window of the same container is sized by it, with no single skips.
+        self._sized: tuple[int, int, int] | None = None
 
     def scan(self, buffer: bytearray, limit: int) -> int | None:
         """The end of the frame at the start of `buffer`, or None for now."""
@@ -219,6 +222,10 @@ class _FrameScanner:
         """Skip the whole objects that fit in one window; True if any did."""
         start = self._position
         window = view[start : min(available, start + _SCAN_WINDOW)]
+        if self._sized is not None and self._sized[0] == len(self._open):
+            _, used, skipped = self._sized
+            if self._skip_batch(window, used, skipped):
+                return True
         unpacker = _window_unpacker()
         unpacker.feed(window)
         skipped = 0
@@ -237,9 +244,10 @@ class _FrameScanner:
             self._skip_batch(window[self._position - start :], self._position - start, skipped)
         return True
 
-    def _skip_batch(self, rest: memoryview, used: int, skipped: int) -> None:
+    def _skip_batch(self, rest: memoryview, used: int, skipped: int) -> bool:
         """Skip as many of the open container's children as fit in `rest`,
-        guessing their number from the size of those skipped so far."""
+        guessing their number from the size of those skipped so far (`used`
+        bytes for `skipped` children); False when too few would fit."""
         # A tenth below the guess: the window's end cuts an object, so the
         # full guess would overshoot (and a failed skip is a wasted C pass).
         count = min(self._open[-1], len(rest) * skipped * 9 // (10 * max(used, 1)))
@@ -255,10 +263,13 @@ class _FrameScanner:
                 continue
             except (ValueError, msgpack.StackError) as error:
                 raise _not_msgpack(error) from None
-            self._position += unpacker.tell() - len(header)
+            advanced = unpacker.tell() - len(header)
+            self._position += advanced
+            self._sized = (len(self._open), advanced, count)
             self._open[-1] -= count - 1
             self._finished_one()
-            return
+            return True
+        return False
 
     def _descend(self, view: memoryview) -> None:
         """Step over the header of the large object at the position (its

@@ -738,6 +738,22 @@ def test_feeding_past_the_buffer_is_too_large() -> None:
         splitter.feed(b"\x00" * 300)
 
 
+@pytest.mark.parametrize("read", [1000, 4096, 70_000, 1 << 20])
+def test_entries_whose_size_changes_mid_frame_are_split_exactly(read: int) -> None:
+    """Windows after the first are sized by the batch before them: a run of
+    small entries, then large ones, then small again must not fool it."""
+    sizes = [20] * 3000 + [40_000] * 3 + [3000] * 40 + [5] * 5000
+    frame = pack(["t", [[SECONDS, {"log": "x" * size}] for size in sizes]])
+    stream = frame + frame[:100]
+    splitter = FrameSplitter(max_frame_bytes=LIMIT)
+    found = []
+    for start in range(0, len(stream), read):
+        splitter.feed(stream[start : start + read])
+        found += drain(splitter)
+    assert found == [frame]
+    assert splitter.pending_bytes == 100
+
+
 def test_frames_after_a_large_one_are_still_split() -> None:
     small = pack(["t", [[SECONDS, PLAIN_RECORD]]])
     big = pack(["t", [[SECONDS, {"log": "y" * 5000}]]])
