@@ -95,6 +95,21 @@ def add_follow_arguments(parser: argparse.ArgumentParser | argparse._ArgumentGro
     )
 
 
+class WholeLines:
+    """Chunks read off a follow, cut after their last whole line: a stamp is
+    never counted from half a line."""
+
+    def __init__(self) -> None:
+        self._pending = b""
+
+    def feed(self, chunk: bytes) -> tuple[bytes, int]:
+        """The bytes to read now, and where their whole lines end (0: none yet)."""
+        data = self._pending + chunk
+        end = data.rfind(b"\n") + 1
+        self._pending = data[end:]
+        return data, end
+
+
 def count_lines(state: FollowState, data: bytes, end: int, now: int) -> None:
     """Count the lines of data[:end] (whole lines), read at `now`."""
     # Every line of a chunk is read at the same moment and the lines of
@@ -117,12 +132,10 @@ async def follow_one(session: aiohttp.ClientSession, url: str, state: FollowStat
         response.raise_for_status()
         # The follower is subscribed before the headers are sent.
         state.ready += 1
-        pending = b""
+        whole = WholeLines()
         async for chunk in response.content.iter_any():
             now = time.time_ns()
-            data = pending + chunk
-            end = data.rfind(b"\n") + 1
-            pending = data[end:]
+            data, end = whole.feed(chunk)
             if end:
                 count_lines(state, data, end, now)
 
@@ -138,7 +151,7 @@ class RawFollow(asyncio.Protocol):
         self._request = request
         self._state = state
         self._head = b""
-        self._pending = b""
+        self._lines = WholeLines()
         self.closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -156,9 +169,7 @@ class RawFollow(asyncio.Protocol):
                 raise RuntimeError(f"follow answered {head.splitlines()[0]!r}")
             self._head = None  # type: ignore[assignment]
             self._state.ready += 1  # subscribed before the headers are sent
-        data = self._pending + data
-        end = data.rfind(b"\n") + 1
-        self._pending = data[end:]
+        data, end = self._lines.feed(data)
         if end:
             count_lines(self._state, data, end, now)
 

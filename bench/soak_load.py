@@ -9,7 +9,6 @@ import asyncio
 import base64
 import contextlib
 import os
-import re
 import time
 from array import array
 from collections import Counter
@@ -19,10 +18,10 @@ from typing import Any
 import aiohttp
 import msgpack
 
+from bench.follow_latency import SENT_STAMP, WholeLines
 from bench.logger_process import HOST
 from bench.workload import access_line, event_time, kube_record
 
-SENT_STAMP = re.compile(rb"sent_ns=(\d{19})")
 RECORDS_PER_FRAME = 100
 # One record in DRAINED_SHARE goes to a drained app, so that drains carry
 # more than the 1/1000 of the load a uniform spread would give them.
@@ -151,12 +150,10 @@ async def follow_forever(
     while not stop.is_set():
         try:
             async with session.get(f"{url}/logs/{app}", params=params) as response:
-                pending = b""
+                whole = WholeLines()
                 async for chunk in response.content.iter_any():
                     now = time.time_ns()
-                    data = pending + chunk
-                    end = data.rfind(b"\n") + 1
-                    pending = data[end:]
+                    data, end = whole.feed(chunk)
                     for stamp, lines in Counter(SENT_STAMP.findall(data, 0, end)).items():
                         counts.followed += lines
                         counts.latencies_ns.extend([now - int(stamp)] * lines)
