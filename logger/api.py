@@ -251,8 +251,7 @@ async def _follow(
                 if batch.last_seq <= out.cursor:
                     continue  # already sent with the history
                 if batch.first_seq > out.cursor and not query.filtered:
-                    # The common case: the whole batch, rendered once for all followers.
-                    chunks.append(batch.rendered(form, _RENDERERS[form]))
+                    chunks.append(out.whole(batch))  # the common case
                 else:
                     fresh = [
                         (seq, line)

@@ -64,6 +64,11 @@ class LiveWriter:
         async with asyncio.timeout_at(min(self._loop.time() + self._write_timeout, self._deadline)):
             await self._response.write(data)
 
+    def whole(self, batch: Batch) -> bytes:
+        """The whole batch in this follow's form, rendered once for every
+        follower that wants it that way (from either path)."""
+        return batch.rendered(self._form, self._render)
+
     def push(self, batch: Batch) -> bool:
         """Write `batch` now, from ingest's publish call; False (nothing
         written) when that could wait or the batch is not simply next."""
@@ -72,7 +77,7 @@ class LiveWriter:
         if batch.first_seq <= self.cursor:
             return False  # straddles the history: the task slices it
         try:
-            data = batch.rendered(self._form, self._render)
+            data = self.whole(batch)
             if not self._can_write_now(len(data)):
                 return False
             transport = self._request.transport
