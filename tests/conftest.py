@@ -35,6 +35,15 @@ def redis_server() -> Iterator[RedisServer]:
 
 
 @pytest.fixture
+def own_redis() -> Iterator[RedisServer]:
+    """A `redis-server` of this test's own, for a test that pauses or stops it."""
+    server = RedisServer()
+    server.start()
+    yield server
+    server.remove()
+
+
+@pytest.fixture
 def redis_url(redis_server: RedisServer) -> str:
     """The shared Redis, emptied for this test."""
     assert redis_server.command("FLUSHALL").startswith(b"+OK")

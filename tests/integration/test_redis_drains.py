@@ -7,12 +7,11 @@ from __future__ import annotations
 import asyncio
 import collections
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
 from logger.forward.client import ForwardClient
 from tests.integration.redis_replicas import Replica, replica
@@ -23,14 +22,6 @@ from tests.support.redis import RedisServer
 DEADLINE = 30.0
 # Quick to notice a change, quick to report per-replica state.
 ENV = {**LOOPBACK_ALLOWED_ENV, "WF_DRAINS_SYNC_INTERVAL": "0.2", "WF_DRAIN_FLUSH_TIMEOUT": "1"}
-
-
-@pytest.fixture
-def redis() -> Iterator[RedisServer]:
-    server = RedisServer()
-    server.start()
-    yield server
-    server.remove()
 
 
 async def wait_for(
@@ -58,13 +49,13 @@ def send_numbered(node: Replica, numbers: range) -> None:
 
 
 async def test_replicas_share_drains_and_deliver_each_line_once(
-    redis: RedisServer, rsyslog: Rsyslog, tmp_path: Path
+    own_redis: RedisServer, rsyslog: Rsyslog, tmp_path: Path
 ) -> None:
     url = f"syslog://127.0.0.1:{rsyslog.tcp_port}"
     async with httpx.AsyncClient(timeout=10) as http:
         with (
-            replica(tmp_path, "a", redis.url, env=ENV) as a,
-            replica(tmp_path, "b", redis.url, env=ENV) as b,
+            replica(tmp_path, "a", own_redis.url, env=ENV) as a,
+            replica(tmp_path, "b", own_redis.url, env=ENV) as b,
         ):
             added = await http.post(f"{a.url}/drains/shop", json={"url": url})
             assert added.status_code == 201, added.text
@@ -104,7 +95,7 @@ async def test_replicas_share_drains_and_deliver_each_line_once(
             assert per_replica == [600, 600]
 
             # A replica started now loads the current set (no reconcile needed).
-            with replica(tmp_path, "c", redis.url, env=ENV) as c:
+            with replica(tmp_path, "c", own_redis.url, env=ENV) as c:
                 assert [drain["id"] for drain in await drains_at(http, c, "shop")] == [drain_id]
                 removed = await http.delete(f"{c.url}/drains/shop/{drain_id}")
                 assert removed.status_code == 204
@@ -120,16 +111,18 @@ async def test_replicas_share_drains_and_deliver_each_line_once(
             assert "Traceback" not in a.log.read_text() + b.log.read_text()
 
 
-def test_drain_changes_answer_503_while_redis_is_down(redis: RedisServer, tmp_path: Path) -> None:
+def test_drain_changes_answer_503_while_redis_is_down(
+    own_redis: RedisServer, tmp_path: Path
+) -> None:
     body = {"url": "syslog://127.0.0.1:9"}
-    with replica(tmp_path, "a", redis.url, env=ENV) as a:
-        redis.pause()
+    with replica(tmp_path, "a", own_redis.url, env=ENV) as a:
+        own_redis.pause()
         try:
             reply = httpx.post(f"{a.url}/drains/shop", json=body, timeout=20)
             assert reply.status_code == 503, reply.text
             assert "Redis is unreachable" in reply.json()["detail"]
         finally:
-            redis.resume()
+            own_redis.resume()
         # Nothing was half-added; once Redis answers, adding works.
         assert httpx.get(f"{a.url}/drains/shop", timeout=10).json()["drains"] == []
         reply = httpx.post(f"{a.url}/drains/shop", json=body, timeout=20)

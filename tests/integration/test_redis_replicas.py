@@ -11,26 +11,16 @@ from __future__ import annotations
 import collections
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
-import pytest
 
 from logger.forward.client import ForwardClient
 from tests.integration.redis_replicas import Follower, replica, require_fluent_bit, ring
 from tests.support.redis import RedisServer
 
 DEADLINE = 60.0
-
-
-@pytest.fixture
-def redis() -> Iterator[RedisServer]:
-    """A Redis of this test's own: the tests pause it."""
-    server = RedisServer()
-    server.start()
-    yield server
-    server.remove()
 
 
 def numbers(rows: list[dict[str, object]]) -> list[int]:
@@ -85,15 +75,15 @@ def fluent_bit_config(directory: Path, source: Path, ports: list[int]) -> Path:
 
 
 def test_fluent_bit_to_two_replicas_one_killed_mid_stream(
-    redis: RedisServer, tmp_path: Path
+    own_redis: RedisServer, tmp_path: Path
 ) -> None:
     fluent_bit = require_fluent_bit()
     total, batch = 4000, 100
     source = tmp_path / "app.log"
     source.touch()
     with (
-        replica(tmp_path, "a", redis.url, "--lines-per-app", "50000") as a,
-        replica(tmp_path, "b", redis.url, "--lines-per-app", "50000") as b,
+        replica(tmp_path, "a", own_redis.url, "--lines-per-app", "50000") as a,
+        replica(tmp_path, "b", own_redis.url, "--lines-per-app", "50000") as b,
     ):
         follower = Follower(b.url, "shop", timeout=DEADLINE + 30)
         config = fluent_bit_config(tmp_path, source, [a.forward_port, b.forward_port])
@@ -167,14 +157,14 @@ class AckingClient:
 
 
 def test_redis_paused_for_10_s_while_a_client_sends_with_acks(
-    redis: RedisServer, tmp_path: Path
+    own_redis: RedisServer, tmp_path: Path
 ) -> None:
-    with replica(tmp_path, "a", redis.url, "--lines-per-app", "100000") as a:
+    with replica(tmp_path, "a", own_redis.url, "--lines-per-app", "100000") as a:
         client = AckingClient(a.forward_port)
         for _ in range(50):
             assert client.send(), "a frame was not acked while Redis was up"
         acked_before = len(client.acked)
-        redis.pause()
+        own_redis.pause()
         paused_until = time.monotonic() + 10
         attempts, answers_503 = 0, []
         try:
@@ -186,10 +176,10 @@ def test_redis_paused_for_10_s_while_a_client_sends_with_acks(
                 answers_503.append(reply.json()["detail"])
                 assert httpx.get(f"{a.url}/readyz", timeout=10).status_code == 503
         finally:
-            redis.resume()
+            own_redis.resume()
         assert attempts >= 2
         assert len(client.acked) == acked_before
-        assert all(f"Redis is unreachable at 127.0.0.1:{redis.port}" in t for t in answers_503)
+        assert all(f"Redis is unreachable at 127.0.0.1:{own_redis.port}" in t for t in answers_503)
         # Back by itself: ready again, and the same client's frames acked again.
         wait_for(
             lambda: httpx.get(f"{a.url}/readyz", timeout=5).status_code == 200,
