@@ -43,24 +43,26 @@ def _unfinished(size: int) -> bytes:
 
 
 def unfinished_before_handshake(server: Server) -> str:
-    data = _unfinished(15 << 20)
-    sockets = [connect(server) for _ in range(8)]
-    taken = [send_quietly(sock, data, 1.0) for sock in sockets]
-    time.sleep(1)
-    for sock in sockets:
-        sock.close()
+    taken, _ = _send_unfinished([connect(server) for _ in range(8)])
     return f"8 connections, 15 MiB frames before any PING; {max(taken) >> 10} KiB sent at most"
 
 
 def unfinished_after_handshake(server: Server) -> str:
+    taken, whole = _send_unfinished([authenticated(server) for _ in range(24)])
+    full = sum(1 for size in taken if size == whole)
+    return f"24 authenticated connections, unfinished 15 MiB frames; {full} sent whole"
+
+
+def _send_unfinished(sockets: list[socket.socket]) -> tuple[list[int], int]:
+    """Each socket sends one unfinished frame declaring 15 MiB (for up to
+    1 s), then all are closed a second later: the bytes each got through,
+    and the bytes of the whole frame sent."""
     data = _unfinished(15 << 20)
-    sockets = [authenticated(server) for _ in range(24)]
     taken = [send_quietly(sock, data, 1.0) for sock in sockets]
     time.sleep(1)
     for sock in sockets:
         sock.close()
-    full = sum(1 for size in taken if size == len(data))
-    return f"24 authenticated connections, unfinished 15 MiB frames; {full} sent whole"
+    return taken, len(data)
 
 
 def idle_socket_flood(server: Server) -> str:
