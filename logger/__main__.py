@@ -9,6 +9,7 @@ from aiohttp import web
 
 from logger.app import create_app
 from logger.config import LoggerSettings
+from logger.gc_tuning import tune_garbage_collector
 
 
 def main() -> None:
@@ -16,7 +17,9 @@ def main() -> None:
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     settings = LoggerSettings.from_env(os.environ)
-    web.run_app(create_app(settings), host=settings.api.host, port=settings.api.port)
+    app = create_app(settings)
+    tune_garbage_collector()
+    web.run_app(app, host=settings.api.host, port=settings.api.port)
 
 
 if __name__ == "__main__":

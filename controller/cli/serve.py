@@ -148,6 +148,9 @@ async def _serve(
             await runners[-1].setup()
             await web.TCPSite(runners[-1], controller.host, controller.port).start()
             log.info("controller API on http://%s:%d", controller.host, controller.port)
+        from logger.gc_tuning import tune_garbage_collector
+
+        tune_garbage_collector()  # everything is built and listening
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
