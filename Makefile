@@ -77,7 +77,8 @@ console-build: console-deps
 PURE_PYTHON_TESTS := \
 	tests/unit/test_forward_protocol.py tests/unit/test_forward_fuzz.py \
 	tests/unit/test_forward_time_forms.py tests/unit/test_routing.py \
-	tests/unit/test_routing_twins.py tests/unit/test_lines.py tests/unit/test_app_metrics.py \
+	tests/unit/test_routing_twins.py tests/unit/test_route_wire.py tests/unit/test_lines.py \
+	tests/unit/test_app_metrics.py \
 	tests/unit/test_store.py tests/unit/test_api_follow.py tests/controller/test_app_names.py \
 	tests/integration/test_forward_server.py tests/integration/test_forward_hostile_records.py
 

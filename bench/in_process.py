@@ -1,5 +1,6 @@
 """In-process baselines on pre-encoded frames, no sockets: decode only,
-decode + route, and decode + route + store (`Ingestor.ingest`)."""
+decode + route, the wire path (decode and route from the bytes), and
+ingest with the store (`Ingestor.ingest_wire`, else `Ingestor.ingest`)."""
 
 from __future__ import annotations
 
@@ -47,6 +48,22 @@ def route_only(
     return time.perf_counter() - start, routed
 
 
+def route_wire_only(
+    router: Router, stream: bytes, passes: int, forward: ForwardSettings
+) -> tuple[float, int]:
+    """The wire path (`Router.route_wire`): decode and route from the bytes."""
+    splitter = FrameSplitter(forward.max_frame_bytes, forward.read_bytes)
+    routed = 0
+    start = time.perf_counter()
+    for data in stream_reads(stream, passes, forward.read_bytes):
+        splitter.feed(data)
+        while (raw := splitter.next_frame()) is not None:
+            wire = router.route_wire(raw, forward.max_frame_bytes)
+            if wire is not None:
+                routed += wire.batch.accepted
+    return time.perf_counter() - start, routed
+
+
 async def ingest_in_process(
     ingestor: Ingestor, stream: bytes, passes: int, forward: ForwardSettings
 ) -> tuple[float, int]:
@@ -56,6 +73,11 @@ async def ingest_in_process(
     for data in stream_reads(stream, passes, forward.read_bytes):
         splitter.feed(data)
         while (raw := splitter.next_frame()) is not None:
+            # As the forward connection does: the wire path first, when compiled.
+            wire = await ingestor.ingest_wire(raw, "forward", forward.max_frame_bytes)
+            if wire is not None:
+                stored += sum(map(len, wire.batch.lines.values()))
+                continue
             frame = decode_frame(raw, forward.max_frame_bytes)
             if frame is not None:
                 stored += await ingestor.ingest(frame, "forward", len(raw))

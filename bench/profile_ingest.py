@@ -10,7 +10,7 @@ import pstats
 import statistics
 import time
 
-from bench.in_process import decode_only, ingest_in_process, route_only
+from bench.in_process import decode_only, ingest_in_process, route_only, route_wire_only
 from bench.workload import workload_from
 from logger.app import build_components
 from logger.config import LoggerSettings
@@ -27,12 +27,16 @@ def stage_breakdown(args: argparse.Namespace, apps_per_frame: int, runs: int = 3
     ingestor = build_components(LoggerSettings()).ingestor
     passes = 3
     stages: dict[str, list[float]] = {"decode": [], "decode+route": [], "decode+route+store": []}
+    wire: list[float] = []
     asyncio.run(ingest_in_process(ingestor, stream, 1, forward))  # rings at capacity
     for _ in range(runs):
         elapsed, count = decode_only(stream, passes, forward)
         stages["decode"].append(elapsed / count)
         elapsed, count = route_only(router, stream, passes, forward)
         stages["decode+route"].append(elapsed / count)
+        elapsed, count = route_wire_only(router, stream, passes, forward)
+        if count:
+            wire.append(elapsed / count)
         elapsed, count = asyncio.run(ingest_in_process(ingestor, stream, passes, forward))
         stages["decode+route+store"].append(elapsed / count)
     print(f"Stages, {apps_per_frame} apps per frame of {args.records_per_frame} records:")
@@ -44,6 +48,12 @@ def stage_breakdown(args: argparse.Namespace, apps_per_frame: int, runs: int = 3
             f"this stage {per_record - previous:5.2f} us"
         )
         previous = per_record
+    if wire:
+        per_record = statistics.median(wire) * 1e6
+        print(
+            f"  {'wire path':20} {per_record:5.2f} us/record ({1e6 / per_record:10,.0f}/s): "
+            "decode and route from the bytes (Router.route_wire); the ingest above uses it"
+        )
 
 
 def profile_ingest(args: argparse.Namespace) -> None:

@@ -13,7 +13,7 @@ from typing import Protocol
 from logger.app_metrics import AppLogCounter
 from logger.forward.protocol import EventFrame
 from logger.lines import platform_line
-from logger.routing import Router
+from logger.routing import IMPLEMENTATION, RoutedBatch, Router, WireFrame
 from logger.store.base import LogStore
 from logger.tail import TailHub
 from logger.telemetry import Telemetry
@@ -43,6 +43,8 @@ class Ingestor:
         self._subscribers: list[LineSubscriber] = []
         self._stored = telemetry.stored_lines
         self._app_logs = app_logs
+        # Interpreted, the wire path is slower than the decoder's typed path.
+        self._routes_wire = IMPLEMENTATION == "compiled"
 
     def add_subscriber(self, subscriber: LineSubscriber) -> None:
         self._subscribers.append(subscriber)
@@ -52,13 +54,34 @@ class Ingestor:
 
     async def ingest(self, frame: EventFrame, input_name: str, wire_bytes: int) -> int:
         """Route and store one frame; returns the number of lines stored."""
+        received = len(frame.entries) + frame.invalid_entries
+        self._received(input_name, received, frame.invalid_entries, wire_bytes)
+        return await self._store_routed(self._router.route(frame.tag, frame.entries))
+
+    async def ingest_wire(
+        self, frame: bytes, input_name: str, max_payload_bytes: int
+    ) -> WireFrame | None:
+        """Route and store one frame straight from its bytes, when the routing
+        loop is compiled and takes the frame (`Router.route_wire`); None when
+        it does not, with nothing counted: decode it and `ingest` it."""
+        if not self._routes_wire:
+            return None
+        wire = self._router.route_wire(frame, max_payload_bytes)
+        if wire is not None:
+            self._received(input_name, wire.entries, 0, len(frame))
+            await self._store_routed(wire.batch)
+        return wire
+
+    def _received(
+        self, input_name: str, events: int, invalid_entries: int, wire_bytes: int
+    ) -> None:
         telemetry = self._telemetry
-        telemetry.received_events.labels(input=input_name).inc(
-            len(frame.entries) + frame.invalid_entries
-        )
+        telemetry.received_events.labels(input=input_name).inc(events)
         telemetry.received_bytes.labels(input=input_name).inc(wire_bytes)
-        telemetry.discarded("forward", "invalid_entry", frame.invalid_entries)
-        batch = self._router.route(frame.tag, frame.entries)
+        telemetry.discarded("forward", "invalid_entry", invalid_entries)
+
+    async def _store_routed(self, batch: RoutedBatch) -> int:
+        telemetry = self._telemetry
         telemetry.discarded("router", "invalid_time", batch.invalid_time)
         # An app name that breaks the rule (logger.app_names) has its own reason.
         telemetry.discarded("router", "no_app", batch.no_app - batch.invalid_app_name)

@@ -30,6 +30,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from operator import itemgetter, methodcaller
+from typing import Final
 
 STDOUT = b"o"
 STDERR = b"e"
@@ -181,7 +182,7 @@ def second_text(seconds: int) -> str:
 
 # "000" to "999": the microseconds are written as two of these, with no
 # number formatted and no string made per line.
-_THREE_DIGITS = tuple(f"{n:03d}" for n in range(1000))
+_THREE_DIGITS: Final = tuple(f"{n:03d}" for n in range(1000))
 
 
 def build_line(marker: str, second: str, nanos: int, source: str, message: str) -> bytes:
@@ -196,6 +197,28 @@ def build_line(marker: str, second: str, nanos: int, source: str, message: str) 
         return line.encode()
     except UnicodeEncodeError:
         return encode_text(line)
+
+
+# The same digits as bytes, for lines built from a frame's bytes.
+_THREE_DIGIT_BYTES: Final = tuple(digits.encode() for digits in _THREE_DIGITS)
+
+
+def build_wire_line(
+    marker: bytes, second: bytes, nanos: int, source: bytes, message: bytes
+) -> bytes:
+    """`build_line` from bytes: the message as valid UTF-8 from the wire, the
+    other parts encoded once (all of them ASCII), so the line is the same.
+    One `%` of bytes: compiled, that is one allocation and one copy of each."""
+    micros = nanos // 1000
+    digits = _THREE_DIGIT_BYTES
+    return b"%b%b%b%b+00:00 %b%b" % (
+        marker,
+        second,
+        digits[micros // 1000],
+        digits[micros % 1000],
+        source,
+        message,
+    )
 
 
 def format_timestamp(epoch_ns: int) -> str:

@@ -28,26 +28,51 @@ from __future__ import annotations
 import struct
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Final
 
 from msgspec import Raw
 from msgspec.msgpack import Ext
 
 from logger.app_metrics import ONE_LINE, AppLogCounter, StreamSlots
 from logger.app_names import is_app_name
-from logger.errors import InvalidEntry
-from logger.forward.protocol import decode_kubernetes, event_time_ns
+from logger.errors import FatalError, InvalidEntry, MalformedFrame
+from logger.forward.protocol import (
+    decode_kubernetes,
+    event_time_ns,
+    gunzip_bounded,
+    options_chunk,
+    packed_options,
+)
 from logger.lines import (
     HEAD_LENGTH,
     NO_STREAM,
     STDERR,
     STDOUT,
     build_line,
+    build_wire_line,
     is_source_part,
     second_text,
     source_label,
     split_line,
 )
 from logger.model import Entry, PodLabels, TimeWithMetadata
+from logger.wire_reader import (
+    EVENT_TIME_CODE,
+    FIXARRAY_2,
+    FIXARRAY_3,
+    FIXEXT8,
+    NIL,
+    container_count,
+    container_start,
+    is_ascii_span,
+    payload_length,
+    payload_start,
+    same_bytes,
+    skip,
+    str_length,
+    str_start,
+    uint,
+)
 
 TAG_PREFIX = "app."
 DEFAULT_TAG_PROCESS = "app"
@@ -62,9 +87,18 @@ _NO_LABELS = PodLabels()
 # The stream marker byte in front of each stored line (see logger.lines), by
 # the stream's index in logger.app_metrics.StreamSlots.
 _MARKERS = (STDOUT.decode(), STDERR.decode(), NO_STREAM.decode())
+_MARKER_BYTES = (STDOUT, STDERR, NO_STREAM)
+# Record fields the wire path reads (bits of a mask that catches a repeat).
+_LOG: Final = 1
+_STREAM: Final = 2
+_MESSAGE: Final = 4
+_KUBERNETES: Final = 8
+# A pending `_add_counts` call: the slots, then lines and bytes per stream.
+_Counts = tuple[StreamSlots, int, int, int, int, int, int]
 # First characters of a message that may start with a level token or be
 # JSON with a level field (logger.app_metrics.detect_level decides).
 _LEVEL_FIRST = frozenset("EWIDFCT{")
+_LEVEL_FIRST_BYTES = frozenset(ord(first) for first in _LEVEL_FIRST)  # the wire path's
 _EVENT_TIME = struct.Struct(">II")
 
 
@@ -85,6 +119,24 @@ class RoutedBatch:
     no_app: int = 0
     invalid_app_name: int = 0
     split: int = 0
+
+
+class _PayloadFailed(Exception):
+    """A gzip payload's own error, carried past the wire path's refusals."""
+
+    def __init__(self, error: FatalError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+@dataclass(slots=True)
+class WireFrame:
+    """A frame routed from its bytes (`Router.route_wire`):
+    its entry count, the `chunk` option to ack (None: no ack asked) and lines."""
+
+    entries: int
+    chunk: bytes | None
+    batch: RoutedBatch
 
 
 class Router:
@@ -109,6 +161,10 @@ class Router:
         self._sources: dict[bytes | str, tuple[str, str, StreamSlots]] = {}
         self._second = -1
         self._second_text = ""
+        # The wire path's own caches: the second as bytes, labels as bytes.
+        self._wire_second = -1
+        self._wire_second_text = b""
+        self._label_bytes: dict[str, bytes] = {}
 
     def route(self, tag: str, entries: Sequence[Entry]) -> RoutedBatch:
         batch = RoutedBatch()
@@ -209,6 +265,225 @@ class Router:
         batch.accepted = len(entries) - batch.invalid_time - batch.no_app
         return batch
 
+    def route_wire(self, frame: bytes, max_payload_bytes: int) -> WireFrame | None:
+        """Route a Forward, PackedForward or CompressedPackedForward (gzip)
+        frame from its bytes, as decoding it and `route` would. None, and
+        nothing counted, for a frame whose entries are not all `[time, record]`
+        with an EventTime time (bare or `[time, metadata]`) and a record the
+        typed decode takes (`log` a string, `message` a string or nil, `stream`
+        "stdout", "stderr" or nil, no field twice, valid UTF-8): that frame is
+        the decoder's (logger.forward.protocol), errors and all. A gzip
+        payload that cannot be inflated raises what the decoder would raise
+        for it (it would fail the same way, after the same checks), so that
+        a bad payload is inflated once, not twice."""
+        try:
+            return self._route_wire(frame, max_payload_bytes)
+        except _PayloadFailed as failed:
+            raise failed.error from None
+        except (IndexError, UnicodeDecodeError, MalformedFrame):
+            return None
+
+    def _route_wire(self, frame: bytes, max_payload_bytes: int) -> WireFrame | None:
+        header = frame[0]
+        if header != FIXARRAY_2 and header != FIXARRAY_3:
+            return None
+        start = str_start(frame, 1)
+        if start < 0:
+            return None
+        end = start + str_length(frame, 1)
+        tag = frame[start:end].decode()
+        # Forward mode: `count` entries from `pos`, options after them.
+        # PackedForward: entries from `pos` to `stop`, options known first.
+        chunk: bytes | None = None
+        pos = container_start(frame, end, False)
+        count = stop = -1
+        if pos >= 0:
+            count = container_count(frame, end)
+        else:
+            pos = payload_start(frame, end)
+            if pos < 0:
+                return None
+            stop = pos + payload_length(frame, end)
+            if header == FIXARRAY_3:
+                chunk, compressed = packed_options(frame[stop:])
+            elif stop != len(frame):
+                return None
+            else:
+                compressed = b""
+            if compressed:  # gzip: the entries are in the inflated payload
+                try:
+                    frame = gunzip_bounded(frame[pos:stop], max_payload_bytes)
+                except FatalError as error:
+                    raise _PayloadFailed(error) from None
+                pos, stop = 0, len(frame)
+        entries = 0
+        batch = RoutedBatch()
+        by_app = batch.lines
+        level_lines = batch.level_lines
+        sources = self._sources
+        label_bytes = self._label_bytes
+        max_line_bytes = self._max_line_bytes
+        split_above = max_line_bytes + HEAD_LENGTH
+        second, prefix = self._wire_second, self._wire_second_text
+        markers, level_first = _MARKER_BYTES, _LEVEL_FIRST_BYTES
+        # Counts are added once the whole frame is taken: a frame refused
+        # half-way is routed again by the decoder's path.
+        pending: list[_Counts] = []
+        last_meta: bytes | None = None
+        app, label, slots = _NO_APP
+        source = b""
+        lines: list[bytes] = []
+        out_lines = out_bytes = err_lines = err_bytes = none_lines = none_bytes = 0
+        while entries < count if count >= 0 else pos < stop:
+            entries += 1
+            # [time, record] or [[time, metadata], record], in any array
+            # header (Fluent Bit 4 writes array 32 ones).
+            pos = _pair_start(frame, pos)
+            if pos < 0:
+                return None
+            paired = frame[pos] != FIXEXT8
+            if paired:
+                pos = _pair_start(frame, pos)
+                if pos < 0:
+                    return None
+            if frame[pos] != FIXEXT8 or frame[pos + 1] != EVENT_TIME_CODE:
+                return None
+            seconds = uint(frame, pos + 2, 4)
+            nanos = uint(frame, pos + 6, 4)
+            pos += 10
+            if paired:
+                pos = skip(frame, pos)  # the metadata is not read
+                if pos < 0:
+                    return None
+            # The record: a map whose fields are read where they are.
+            fields = container_count(frame, pos)
+            pos = container_start(frame, pos, True)
+            if pos < 0:
+                return None
+            seen = 0
+            log_start = log_end = meta_start = meta_end = -1
+            stream = 2
+            meta_is_last = False
+            for _ in range(fields):
+                key = str_start(frame, pos)
+                if key < 0:
+                    return None
+                size = str_length(frame, pos)
+                pos = key + size
+                field = _field(frame, key, size)
+                if field & seen:
+                    return None
+                seen |= field
+                if field == _LOG:
+                    log_start = str_start(frame, pos)
+                    if log_start < 0:
+                        return None
+                    log_end = log_start + str_length(frame, pos)
+                    pos = log_end
+                elif field == _STREAM:
+                    stream, pos = _stream_at(frame, pos)
+                    if stream < 0:
+                        return None
+                elif field == _KUBERNETES:
+                    meta_start = pos
+                    # Compiled, a slice and `==` are native (a memcmp);
+                    # `startswith(prefix, start)` parses its arguments.
+                    if last_meta and frame[pos : pos + len(last_meta)] == last_meta:
+                        meta_is_last = True  # msgpack values are prefix-free
+                        pos += len(last_meta)
+                    else:
+                        pos = skip(frame, pos)
+                    meta_end = pos
+                elif field == _MESSAGE and frame[pos] != NIL:
+                    text = str_start(frame, pos)
+                    if text < 0:
+                        return None
+                    end = text + str_length(frame, pos)
+                    frame[text:end].decode()  # a typed decode takes valid text only
+                    pos = end
+                else:
+                    if field == 0 and not is_ascii_span(frame, key, key + size):
+                        return None
+                    pos = skip(frame, pos)
+                if pos < 0:
+                    return None
+            if log_start < 0:
+                return None  # the typed decode needs `log`
+            message_end = log_end
+            if message_end > log_start and frame[message_end - 1] == 10:  # "\n"
+                message_end -= 1
+                if message_end > log_start and frame[message_end - 1] == 13:  # "\r"
+                    message_end -= 1
+            message = frame[log_start:message_end]
+            if not message.isascii():
+                frame[log_start:log_end].decode()
+            if nanos >= 1_000_000_000:
+                batch.invalid_time += 1
+                continue
+            if not meta_is_last and (meta_start >= 0 or last_meta != b""):
+                # The run of the previous record's metadata (or of none) ends.
+                meta = frame[meta_start:meta_end] if meta_start >= 0 else b""
+                found = sources.get(meta if meta else tag)
+                if found is None:
+                    found = self._resolve_source(meta if meta else tag, tag)
+                if found[2] is not slots:
+                    pending.append(
+                        (slots, out_lines, out_bytes, err_lines, err_bytes, none_lines, none_bytes)
+                    )
+                    out_lines = out_bytes = err_lines = err_bytes = none_lines = none_bytes = 0
+                app, label, slots = found
+                last_meta = meta
+                if app:
+                    found_source = label_bytes.get(label)
+                    if found_source is None:
+                        found_source = label_bytes[label] = label.encode()
+                    source = found_source
+                    found_lines = by_app.get(app)
+                    if found_lines is None:
+                        found_lines = by_app[app] = []
+                    lines = found_lines
+            if not app:
+                batch.no_app += 1
+                if label:
+                    batch.invalid_app_name += 1
+                continue
+            if seconds != second:
+                prefix = second_text(seconds).encode()
+                second = seconds
+                self._wire_second, self._wire_second_text = second, prefix
+            encoded = build_wire_line(markers[stream], prefix, nanos, source, message)
+            if len(encoded) - len(source) > split_above:
+                pieces = split_line(encoded, max_line_bytes)
+                batch.split += len(pieces) - 1
+                lines.extend(pieces)
+                lines_added, size = len(pieces), sum(map(len, pieces))
+            else:
+                lines.append(encoded)
+                lines_added, size = 1, len(encoded)
+            if stream == 0:
+                out_lines += lines_added
+                out_bytes += size
+            elif stream == 1:
+                err_lines += lines_added
+                err_bytes += size
+            else:
+                none_lines += lines_added
+                none_bytes += size
+            if message and message[0] in level_first:
+                level_lines.append((app, encoded))
+        if count < 0:
+            if pos != stop:
+                return None  # the last entry runs past the payload
+        elif header == FIXARRAY_3:
+            chunk = options_chunk(frame[pos:])
+        elif pos != len(frame):
+            return None
+        pending.append((slots, out_lines, out_bytes, err_lines, err_bytes, none_lines, none_bytes))
+        for counts in pending:
+            _add_counts(*counts)
+        batch.accepted = entries - batch.invalid_time - batch.no_app
+        return WireFrame(entries, chunk, batch)
+
     def _resolve_source(self, key: bytes | str, tag: str) -> tuple[str, str, StreamSlots]:
         meta = decode_kubernetes(key) if isinstance(key, bytes) else None
         invalid = False
@@ -271,6 +546,39 @@ def _add_counts(
         slots[1] += (ONE_LINE if err_lines == 1 else ONE_LINE * err_lines) + err_bytes
     if none_lines:
         slots[2] += (ONE_LINE if none_lines == 1 else ONE_LINE * none_lines) + none_bytes
+
+
+def _field(frame: bytes, key: int, size: int) -> int:
+    """Which field the record key at `key` (`size` bytes) is, 0 for any other."""
+    if size == 3 and same_bytes(frame, key, b"log"):
+        return _LOG
+    if size == 6 and same_bytes(frame, key, b"stream"):
+        return _STREAM
+    if size == 10 and same_bytes(frame, key, b"kubernetes"):
+        return _KUBERNETES
+    if size == 7 and same_bytes(frame, key, b"message"):
+        return _MESSAGE
+    return 0
+
+
+def _pair_start(frame: bytes, pos: int) -> int:
+    """Where the items of the two-item array at `pos` start, or -1."""
+    start = container_start(frame, pos, False)
+    return start if start >= 0 and container_count(frame, pos) == 2 else -1
+
+
+def _stream_at(frame: bytes, pos: int) -> tuple[int, int]:
+    """(stream index, end) of a `stream` value: nil, "stdout" or "stderr"
+    as a fixstr, which the typed decode takes; (-1, pos) for anything else."""
+    kind = frame[pos]
+    if kind == NIL:
+        return 2, pos + 1
+    if kind == 0xA6:
+        if same_bytes(frame, pos + 1, b"stdout"):
+            return 0, pos + 7
+        if same_bytes(frame, pos + 1, b"stderr"):
+            return 1, pos + 7
+    return -1, pos
 
 
 def pod_source(

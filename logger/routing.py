@@ -40,18 +40,19 @@ def _choose() -> tuple[ModuleType, str, str]:
         return _pure, "pure", "the compiled twin is not an extension module"
     if getattr(compiled, "SOURCE_DIGEST", None) != source_digest():
         return _pure, "pure", "the compiled twin is out of date: run `make install`"
-    return compiled, "compiled", "built by mypyc from logger/route_loop.py and logger/lines.py"
+    return compiled, "compiled", "built by mypyc from logger/route_loop.py and the modules it calls"
 
 
 _module, IMPLEMENTATION, REASON = _choose()
 
 if TYPE_CHECKING:
-    from logger.route_loop import RoutedBatch, Router
+    from logger.route_loop import RoutedBatch, Router, WireFrame
 else:
     Router = _module.Router
     RoutedBatch = _module.RoutedBatch
+    WireFrame = _module.WireFrame
 
-__all__ = ["IMPLEMENTATION", "REASON", "RoutedBatch", "Router"]
+__all__ = ["IMPLEMENTATION", "REASON", "RoutedBatch", "Router", "WireFrame"]
 
 if __name__ == "__main__":
     print(f"routing: {IMPLEMENTATION} ({REASON})")

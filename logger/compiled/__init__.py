@@ -5,9 +5,10 @@ module of `SOURCES` here (imports among them pointed at the copies) with
 the digest of the sources appended, and compiles the copies. So a compiled
 module has a name of its own (`logger.compiled.route_loop`) and never
 shadows the pure-Python module it was built from (`logger.route_loop`);
-`logger.routing` chooses between them. `logger.lines` is compiled with the
-loop so that the loop's calls to its line builder are native calls; the rest
-of the code base keeps using the pure `logger.lines`.
+`logger.routing` chooses between them. `logger.lines` and
+`logger.wire_reader` are compiled with the loop so that the loop's calls to
+its line builders and msgpack readers are native calls; the rest of the code
+base keeps using the pure modules.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent
 # The pure modules of `logger` that are compiled together, by name.
-SOURCES = ("route_loop", "lines")
+SOURCES = ("route_loop", "lines", "wire_reader")
 # Written by setup.py when it could not compile, with the reason.
 NOT_BUILT = PACKAGE / "NOT_BUILT"
 

@@ -15,7 +15,7 @@ from logger.errors import (
 )
 from logger.forward.admission import MemoryBudget, Slot
 from logger.forward.handshake import PING_MAX_BYTES, ServerHandshake
-from logger.forward.protocol import EventFrame, FrameSplitter, decode_frame
+from logger.forward.protocol import EventFrame, FrameSplitter, ack_message, decode_frame
 from logger.forward.settings import ForwardSettings
 from logger.ingest import Ingestor
 from logger.telemetry import RateLimitedLog, Telemetry
@@ -115,22 +115,28 @@ class ForwardConnection:
     async def _receive(self) -> None:
         settings = self._settings
         splitter = self._splitter
-        ingest = self._ingestor.ingest
+        ingest, ingest_wire = self._ingestor.ingest, self._ingestor.ingest_wire
+        limit = settings.max_frame_bytes  # of a frame, and of an inflated payload
         # Frames fed together with the PING are already in the splitter.
         while True:
             while (frame := splitter.next_frame()) is not None:
                 # The frame in hand counts until it is stored.
                 self._account(splitter.pending_bytes + len(frame), force=True)
-                try:
-                    event_frame = await self._decode(frame)
-                except RecoverableError as error:
-                    self._telemetry.error(error.reason, "decoding")
-                    continue
-                if event_frame is None:
-                    continue  # heartbeat
-                self._slot.prove()
-                await ingest(event_frame, INPUT, len(frame))
-                ack = event_frame.ack()
+                wire = None if self._off_loop(frame) else await ingest_wire(frame, INPUT, limit)
+                if wire is not None:
+                    self._slot.prove()
+                    ack = ack_message(wire.chunk)
+                else:
+                    try:
+                        event_frame = await self._decode(frame)
+                    except RecoverableError as error:
+                        self._telemetry.error(error.reason, "decoding")
+                        continue
+                    if event_frame is None:
+                        continue  # heartbeat
+                    self._slot.prove()
+                    await ingest(event_frame, INPUT, len(frame))
+                    ack = event_frame.ack()
                 if ack is not None:
                     self._writer.write(ack)
                     self._telemetry.acks.inc()
@@ -155,13 +161,17 @@ class ForwardConnection:
             )
         self._held = wanted
 
+    def _off_loop(self, frame: bytes) -> bool:
+        """Whether the frame is one to inflate and decode in the decoder's thread."""
+        return (
+            self._decoder is not None
+            and len(frame) > OFF_LOOP_FRAME_BYTES
+            and frame.find(_COMPRESSED_KEY, len(frame) - _OPTIONS_TAIL) >= 0
+        )
+
     async def _decode(self, frame: bytes) -> EventFrame | None:
         max_payload = self._settings.max_frame_bytes
-        if (
-            self._decoder is None
-            or len(frame) <= OFF_LOOP_FRAME_BYTES
-            or frame.find(_COMPRESSED_KEY, len(frame) - _OPTIONS_TAIL) < 0
-        ):
+        if not self._off_loop(frame):
             return decode_frame(frame, max_payload)
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._decoder, decode_frame, frame, max_payload)

@@ -79,10 +79,14 @@ class EventFrame:
     invalid_entries: int = 0
 
     def ack(self) -> bytes | None:
-        """`{"ack": <chunk exactly as received>}`, or None when none was asked."""
-        if self.chunk is None:
-            return None
-        return b"\x81\xa3ack" + self.chunk
+        return ack_message(self.chunk)
+
+
+def ack_message(chunk: bytes | None) -> bytes | None:
+    """`{"ack": <chunk exactly as received>}`, or None when none was asked."""
+    if chunk is None:
+        return None
+    return b"\x81\xa3ack" + chunk
 
 
 class FrameSplitter:
@@ -687,8 +691,35 @@ def _decode_options(items: list[msgspec.Raw], index: int) -> dict[str, msgspec.R
     data = bytes(items[index])
     if data == HEARTBEAT:
         return {}
+    return options_map(data)
+
+
+def options_chunk(encoded: bytes) -> bytes | None:
+    """The `chunk` to ack from a Forward-mode frame's encoded options map, as
+    the typed decode reads it; raises MalformedFrame where that decode fails."""
     try:
-        return _OPTIONS.decode(data)
+        return _chunk(_OPTIONS.decode(encoded))
+    except _FAST_PATH_ERRORS:
+        raise MalformedFrame("options the typed decode does not take") from None
+
+
+def packed_options(encoded: bytes) -> tuple[bytes | None, bytes]:
+    """The `chunk` to ack and the payload's encoding, from a PackedForward
+    frame's encoded options, as the decoder reads them: `b""` for plain
+    entries, `b"gzip"` for one gzip stream. Raises MalformedFrame where the
+    decoder would, and for any other encoding (the decoder's to refuse)."""
+    options = {} if encoded == HEARTBEAT else options_map(encoded)
+    compressed = _option_text(options, "compressed")
+    if compressed is None or compressed == "text":
+        return _chunk(options), b""
+    if compressed == "gzip":
+        return _chunk(options), b"gzip"
+    raise MalformedFrame(f"unknown compression {compressed!r}")
+
+
+def options_map(encoded: bytes) -> dict[str, msgspec.Raw]:
+    try:
+        return _OPTIONS.decode(encoded)
     except _FAST_PATH_ERRORS:
         raise MalformedFrame("a frame's options must be a map with string keys") from None
 
