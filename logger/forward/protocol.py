@@ -21,13 +21,13 @@ from __future__ import annotations
 
 import json
 import struct
-import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, TypeAlias
+from typing import Any, TypeAlias, cast
 
 import msgpack
 import msgspec
+from zlib_ng import zlib_ng
 
 from logger.errors import FrameTooLarge, InvalidEntry, MalformedFrame, MalformedStream
 from logger.lines import END_OF_TIME, clean_text
@@ -65,6 +65,8 @@ _FAST_PATH_ERRORS = (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecode
 _GENERAL_ERRORS = (ValueError, TypeError, msgpack.OutOfData)
 _EVENT_TIME = struct.Struct(">II")
 _ARRAY32 = struct.Struct(">BI")
+# zlib-ng's stub gives `error` as an instance; it is the exception class.
+_INFLATE_ERROR = cast("type[Exception]", zlib_ng.error)
 
 
 @dataclass(slots=True)
@@ -439,10 +441,10 @@ def gunzip_bounded(payload: Buffer, limit: int, max_members: int = MAX_GZIP_MEMB
 def _inflate_first(data: memoryview, limit: int) -> tuple[bytes, int]:
     """The first member inflated, and where the next one starts. zlib copies
     what follows the member into `unused_data` once: linear in the payload."""
-    inflater = zlib.decompressobj(wbits=31)
+    inflater = zlib_ng.decompressobj(wbits=31)
     try:
         out = inflater.decompress(data, limit + 1)
-    except zlib.error as error:
+    except _INFLATE_ERROR as error:
         raise MalformedFrame(f"gzip payload is corrupt: {error}") from None
     if len(out) > limit:
         raise FrameTooLarge(f"gzip payload inflates past the limit of {limit} bytes")
@@ -453,13 +455,13 @@ def _inflate_first(data: memoryview, limit: int) -> tuple[bytes, int]:
 
 def _inflate_member(data: memoryview, position: int, out: bytearray, limit: int) -> int:
     """Inflate the member at `position` into `out`; where the next one starts."""
-    inflater = zlib.decompressobj(wbits=31)
+    inflater = zlib_ng.decompressobj(wbits=31)
     window = 256  # grows while the member goes on: small members copy little
     while True:
         piece = data[position : position + window]
         try:
             out += inflater.decompress(piece, limit - len(out) + 1)
-        except zlib.error as error:
+        except _INFLATE_ERROR as error:
             raise MalformedFrame(f"gzip payload is corrupt: {error}") from None
         if len(out) > limit:
             raise FrameTooLarge(f"gzip payload inflates past the limit of {limit} bytes")
