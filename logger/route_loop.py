@@ -28,7 +28,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Final, TypeAlias
 
 from msgspec import Raw
 from msgspec.msgpack import Ext
@@ -78,11 +78,14 @@ TAG_PREFIX = "app."
 DEFAULT_TAG_PROCESS = "app"
 _SOURCE_CACHE_LIMIT = 65_536
 _NO_SLOTS: StreamSlots = [0, 0, 0]
+# What a record's metadata (or tag) resolves to: app, source label, the
+# app's counter slots, and the label as bytes (for the wire path).
+Source: TypeAlias = tuple[str, str, StreamSlots, bytes]
 # Cached for records that have no app, or only an invalid app name, so they
 # are not resolved again (both have app "", one truth test in the loop; the
 # label tells them apart: values, not identities, mean the same compiled).
-_NO_APP = ("", "", _NO_SLOTS)
-_INVALID_APP = ("", "invalid", [0, 0, 0])
+_NO_APP: Source = ("", "", _NO_SLOTS, b"")
+_INVALID_APP: Source = ("", "invalid", [0, 0, 0], b"")
 _NO_LABELS = PodLabels()
 # The stream marker byte in front of each stored line (see logger.lines), by
 # the stream's index in logger.app_metrics.StreamSlots.
@@ -157,14 +160,13 @@ class Router:
         # resolved with a candidate that breaks the source-part rule: once per
         # source resolved (sources are cached), not per record.
         self._on_passed_over = on_passed_over
-        # Encoded Kubernetes metadata (bytes) or a tag (str) -> (app, label, slots).
-        self._sources: dict[bytes | str, tuple[str, str, StreamSlots]] = {}
+        # Encoded Kubernetes metadata (bytes) or a tag (str) -> its Source.
+        self._sources: dict[bytes | str, Source] = {}
         self._second = -1
         self._second_text = ""
-        # The wire path's own caches: the second as bytes, labels as bytes.
+        # The wire path's own cache: the second as bytes.
         self._wire_second = -1
         self._wire_second_text = b""
-        self._label_bytes: dict[str, bytes] = {}
 
     def route(self, tag: str, entries: Sequence[Entry]) -> RoutedBatch:
         batch = RoutedBatch()
@@ -182,7 +184,7 @@ class Router:
         # What the previous record resolved to: records of one pod come in runs,
         # so their metadata bytes are compared with the last ones, not copied.
         last_meta: Raw | None = None
-        app, label, slots = _NO_APP
+        app, label, slots, _ = _NO_APP
         lines: list[bytes] = []
         # Lines and bytes per stream (stdout, stderr, none) routed to `slots`
         # since they were last added to it: small integers, so a run of one
@@ -217,7 +219,7 @@ class Router:
                         slots, out_lines, out_bytes, err_lines, err_bytes, none_lines, none_bytes
                     )
                     out_lines = out_bytes = err_lines = err_bytes = none_lines = none_bytes = 0
-                app, label, slots = found
+                app, label, slots, _ = found
                 last_meta = meta
                 if app:
                     found_lines = by_app.get(app)
@@ -321,7 +323,6 @@ class Router:
         by_app = batch.lines
         level_lines = batch.level_lines
         sources = self._sources
-        label_bytes = self._label_bytes
         max_line_bytes = self._max_line_bytes
         split_above = max_line_bytes + HEAD_LENGTH
         second, prefix = self._wire_second, self._wire_second_text
@@ -330,8 +331,7 @@ class Router:
         # half-way is routed again by the decoder's path.
         pending: list[_Counts] = []
         last_meta: bytes | None = None
-        app, label, slots = _NO_APP
-        source = b""
+        app, label, slots, source = _NO_APP
         lines: list[bytes] = []
         out_lines = out_bytes = err_lines = err_bytes = none_lines = none_bytes = 0
         while entries < count if count >= 0 else pos < stop:
@@ -431,13 +431,9 @@ class Router:
                         (slots, out_lines, out_bytes, err_lines, err_bytes, none_lines, none_bytes)
                     )
                     out_lines = out_bytes = err_lines = err_bytes = none_lines = none_bytes = 0
-                app, label, slots = found
+                app, label, slots, source = found
                 last_meta = meta
                 if app:
-                    found_source = label_bytes.get(label)
-                    if found_source is None:
-                        found_source = label_bytes[label] = label.encode()
-                    source = found_source
                     found_lines = by_app.get(app)
                     if found_lines is None:
                         found_lines = by_app[app] = []
@@ -484,7 +480,7 @@ class Router:
         batch.accepted = entries - batch.invalid_time - batch.no_app
         return WireFrame(entries, chunk, batch)
 
-    def _resolve_source(self, key: bytes | str, tag: str) -> tuple[str, str, StreamSlots]:
+    def _resolve_source(self, key: bytes | str, tag: str) -> Source:
         meta = decode_kubernetes(key) if isinstance(key, bytes) else None
         invalid = False
         if meta is not None:
@@ -497,7 +493,7 @@ class Router:
                 if self._on_passed_over is not None:
                     self._tell_passed_over(labels.type, meta.container_name, meta.pod_name)
                 slots = self._app_logs.slots(app, process)
-                return self._cached(key, (app, source_label(app, process, instance), slots))
+                return self._cached(key, _source(app, source_label(app, process, instance), slots))
             invalid = bool(labels.app or meta.namespace_name)
         source = _source_from_tag(tag, self._app_logs)
         if source[0] and self._on_passed_over is not None:
@@ -520,13 +516,15 @@ class Router:
         if pod_name and not is_source_part(pod_name.rsplit("-", 1)[-1]):
             tell("instance")
 
-    def _cached(
-        self, key: bytes | str, source: tuple[str, str, StreamSlots]
-    ) -> tuple[str, str, StreamSlots]:
+    def _cached(self, key: bytes | str, source: Source) -> Source:
         if len(self._sources) >= _SOURCE_CACHE_LIMIT:
             self._sources.clear()  # pods come and go; start over rather than grow
         self._sources[key] = source
         return source
+
+
+def _source(app: str, label: str, slots: StreamSlots) -> Source:
+    return app, label, slots, label.encode()
 
 
 def _add_counts(
@@ -602,7 +600,7 @@ def pod_source(
     return app, process, instance if is_source_part(instance) else ""
 
 
-def _source_from_tag(tag: str, app_logs: AppLogCounter) -> tuple[str, str, StreamSlots]:
+def _source_from_tag(tag: str, app_logs: AppLogCounter) -> Source:
     """`app.shop.web` -> shop[web]; `app.shop` -> shop[app]; anything else: no app."""
     if not tag.startswith(TAG_PREFIX):
         return _NO_APP
@@ -612,7 +610,7 @@ def _source_from_tag(tag: str, app_logs: AppLogCounter) -> tuple[str, str, Strea
     if not is_app_name(app):
         return _INVALID_APP
     process = _process_type(process, None)
-    return app, source_label(app, process, ""), app_logs.slots(app, process)
+    return _source(app, source_label(app, process, ""), app_logs.slots(app, process))
 
 
 def _process_type(first: str | None, second: str | None) -> str:
