@@ -1,5 +1,6 @@
 """`--profile SECONDS`: microseconds per record of each in-process stage
-(without a profiler), then the in-process ingest under cProfile."""
+(without a profiler), on the decoder's path and on the wire path, then the
+in-process ingest under cProfile."""
 
 from __future__ import annotations
 
@@ -7,53 +8,60 @@ import argparse
 import asyncio
 import cProfile
 import pstats
-import statistics
 import time
 
-from bench.in_process import decode_only, ingest_in_process, route_only, route_wire_only
+from bench.in_process import (
+    decode_only,
+    ingest_in_process,
+    route_only,
+    route_wire_only,
+    split_only,
+)
 from bench.workload import workload_from
 from logger.app import build_components
 from logger.config import LoggerSettings
 from logger.routing import Router
 
 
-def stage_breakdown(args: argparse.Namespace, apps_per_frame: int, runs: int = 3) -> None:
-    """Microseconds per record added by each stage, from medians of `runs` runs
-    without a profiler (which inflates the many small calls of routing)."""
+def stage_breakdown(args: argparse.Namespace, apps_per_frame: int, runs: int = 5) -> None:
+    """Microseconds per record added by each stage, from minimums of `runs`
+    runs without a profiler (which inflates the many small calls of routing),
+    on the decoder's path and on the wire path the compiled logger takes."""
     workload = workload_from(args, apps_per_frame)
     stream = workload.stream()
     forward = LoggerSettings().forward
     router = Router(LoggerSettings().max_line_bytes)
     ingestor = build_components(LoggerSettings()).ingestor
     passes = 3
-    stages: dict[str, list[float]] = {"decode": [], "decode+route": [], "decode+route+store": []}
-    wire: list[float] = []
+    chains: dict[str, dict[str, list[float]]] = {
+        "decoder's path": {"split": [], "+ decode": [], "+ route": []},
+        "wire path": {"split": [], "+ route_wire": [], "+ store": []},
+    }
     asyncio.run(ingest_in_process(ingestor, stream, 1, forward))  # rings at capacity
     for _ in range(runs):
+        for chain in chains.values():
+            elapsed, count = split_only(stream, passes, forward)
+            chain["split"].append(elapsed / count)
+        decoder, wire = chains["decoder's path"], chains["wire path"]
         elapsed, count = decode_only(stream, passes, forward)
-        stages["decode"].append(elapsed / count)
+        decoder["+ decode"].append(elapsed / count)
         elapsed, count = route_only(router, stream, passes, forward)
-        stages["decode+route"].append(elapsed / count)
+        decoder["+ route"].append(elapsed / count)
         elapsed, count = route_wire_only(router, stream, passes, forward)
-        if count:
-            wire.append(elapsed / count)
+        wire["+ route_wire"].append(elapsed / max(count, 1))
         elapsed, count = asyncio.run(ingest_in_process(ingestor, stream, passes, forward))
-        stages["decode+route+store"].append(elapsed / count)
+        wire["+ store"].append(elapsed / count)
     print(f"Stages, {apps_per_frame} apps per frame of {args.records_per_frame} records:")
-    previous = 0.0
-    for name, values in stages.items():
-        per_record = statistics.median(values) * 1e6
-        print(
-            f"  {name:20} {per_record:5.2f} us/record ({1e6 / per_record:10,.0f}/s), "
-            f"this stage {per_record - previous:5.2f} us"
-        )
-        previous = per_record
-    if wire:
-        per_record = statistics.median(wire) * 1e6
-        print(
-            f"  {'wire path':20} {per_record:5.2f} us/record ({1e6 / per_record:10,.0f}/s): "
-            "decode and route from the bytes (Router.route_wire); the ingest above uses it"
-        )
+    for title, stages in chains.items():
+        print(f"  {title}:")
+        previous = 0.0
+        for name, values in stages.items():
+            per_record = min(values) * 1e6
+            print(
+                f"    {name:14} {per_record:5.2f} us/record ({1e6 / per_record:10,.0f}/s),"
+                f" this stage {per_record - previous:5.2f} us"
+            )
+            previous = per_record
 
 
 def profile_ingest(args: argparse.Namespace) -> None:

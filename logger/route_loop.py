@@ -96,8 +96,6 @@ _LOG: Final = 1
 _STREAM: Final = 2
 _MESSAGE: Final = 4
 _KUBERNETES: Final = 8
-# A pending `_add_counts` call: the slots, then lines and bytes per stream.
-_Counts = tuple[StreamSlots, int, int, int, int, int, int]
 # First characters of a message that may start with a level token or be
 # JSON with a level field (logger.app_metrics.detect_level decides).
 _LEVEL_FIRST = frozenset("EWIDFCT{")
@@ -172,9 +170,7 @@ class Router:
         batch = RoutedBatch()
         by_app = batch.lines
         level_lines = batch.level_lines
-        sources = self._sources
         max_line_bytes = self._max_line_bytes
-        split_above = max_line_bytes + HEAD_LENGTH  # + marker, timestamp and space
         # Locals: read once per record, they cost less than attributes and
         # globals (compiled too: a compiled module reads imported names from
         # its globals dict).
@@ -186,10 +182,8 @@ class Router:
         last_meta: Raw | None = None
         app, label, slots, _ = _NO_APP
         lines: list[bytes] = []
-        # Lines and bytes per stream (stdout, stderr, none) routed to `slots`
-        # since they were last added to it: small integers, so a run of one
-        # pod's records costs no big-integer addition per record.
-        out_lines = out_bytes = err_lines = err_bytes = none_lines = none_bytes = 0
+        # Lines and bytes routed to `slots` since they were last added to it.
+        counts = _RunCounts()
         for raw_time, record in entries:
             if type(raw_time) is time_pair:
                 raw_time = raw_time.time  # the metadata is not read
@@ -210,22 +204,14 @@ class Router:
                     continue
             meta = record.kubernetes
             if meta != last_meta:
-                key: bytes | str = bytes(meta) if meta else tag
-                found = sources.get(key)
-                if found is None:
-                    found = self._resolve_source(key, tag)
+                found = self._source(bytes(meta) if meta else tag, tag)
                 if found[2] is not slots:  # the run of `slots` ends
-                    _add_counts(
-                        slots, out_lines, out_bytes, err_lines, err_bytes, none_lines, none_bytes
-                    )
-                    out_lines = out_bytes = err_lines = err_bytes = none_lines = none_bytes = 0
+                    counts.add_to(slots)
+                    counts = _RunCounts()
                 app, label, slots, _ = found
                 last_meta = meta
                 if app:
-                    found_lines = by_app.get(app)
-                    if found_lines is None:
-                        found_lines = by_app[app] = []
-                    lines = found_lines
+                    lines = _lines_of(by_app, app)
             if not app:
                 batch.no_app += 1
                 if label:
@@ -244,26 +230,10 @@ class Router:
             stream = 0 if name == "stdout" else 1 if name == "stderr" else 2
             # By name, not a local alias: compiled, that is a native call.
             encoded = build_line(markers[stream], prefix, nanos, label, message)
-            if len(encoded) - len(label) > split_above:
-                pieces = split_line(encoded, max_line_bytes)
-                batch.split += len(pieces) - 1
-                lines.extend(pieces)
-                count, size = len(pieces), sum(map(len, pieces))
-            else:
-                lines.append(encoded)
-                count, size = 1, len(encoded)
-            if stream == 0:
-                out_lines += count
-                out_bytes += size
-            elif stream == 1:
-                err_lines += count
-                err_bytes += size
-            else:
-                none_lines += count
-                none_bytes += size
+            counts.count(stream, _append_line(lines, encoded, len(label), max_line_bytes, batch))
             if message[:1] in level_first:
                 level_lines.append((app, encoded))
-        _add_counts(slots, out_lines, out_bytes, err_lines, err_bytes, none_lines, none_bytes)
+        counts.add_to(slots)
         batch.accepted = len(entries) - batch.invalid_time - batch.no_app
         return batch
 
@@ -322,18 +292,16 @@ class Router:
         batch = RoutedBatch()
         by_app = batch.lines
         level_lines = batch.level_lines
-        sources = self._sources
         max_line_bytes = self._max_line_bytes
-        split_above = max_line_bytes + HEAD_LENGTH
         second, prefix = self._wire_second, self._wire_second_text
         markers, level_first = _MARKER_BYTES, _LEVEL_FIRST_BYTES
         # Counts are added once the whole frame is taken: a frame refused
         # half-way is routed again by the decoder's path.
-        pending: list[_Counts] = []
+        pending: list[tuple[StreamSlots, _RunCounts]] = []
         last_meta: bytes | None = None
         app, label, slots, source = _NO_APP
         lines: list[bytes] = []
-        out_lines = out_bytes = err_lines = err_bytes = none_lines = none_bytes = 0
+        counts = _RunCounts()
         while entries < count if count >= 0 else pos < stop:
             entries += 1
             # [time, record] or [[time, metadata], record], in any array
@@ -423,21 +391,14 @@ class Router:
             if not meta_is_last and (meta_start >= 0 or last_meta != b""):
                 # The run of the previous record's metadata (or of none) ends.
                 meta = frame[meta_start:meta_end] if meta_start >= 0 else b""
-                found = sources.get(meta if meta else tag)
-                if found is None:
-                    found = self._resolve_source(meta if meta else tag, tag)
+                found = self._source(meta if meta else tag, tag)
                 if found[2] is not slots:
-                    pending.append(
-                        (slots, out_lines, out_bytes, err_lines, err_bytes, none_lines, none_bytes)
-                    )
-                    out_lines = out_bytes = err_lines = err_bytes = none_lines = none_bytes = 0
+                    pending.append((slots, counts))
+                    counts = _RunCounts()
                 app, label, slots, source = found
                 last_meta = meta
                 if app:
-                    found_lines = by_app.get(app)
-                    if found_lines is None:
-                        found_lines = by_app[app] = []
-                    lines = found_lines
+                    lines = _lines_of(by_app, app)
             if not app:
                 batch.no_app += 1
                 if label:
@@ -448,23 +409,7 @@ class Router:
                 second = seconds
                 self._wire_second, self._wire_second_text = second, prefix
             encoded = build_wire_line(markers[stream], prefix, nanos, source, message)
-            if len(encoded) - len(source) > split_above:
-                pieces = split_line(encoded, max_line_bytes)
-                batch.split += len(pieces) - 1
-                lines.extend(pieces)
-                lines_added, size = len(pieces), sum(map(len, pieces))
-            else:
-                lines.append(encoded)
-                lines_added, size = 1, len(encoded)
-            if stream == 0:
-                out_lines += lines_added
-                out_bytes += size
-            elif stream == 1:
-                err_lines += lines_added
-                err_bytes += size
-            else:
-                none_lines += lines_added
-                none_bytes += size
+            counts.count(stream, _append_line(lines, encoded, len(source), max_line_bytes, batch))
             if message and message[0] in level_first:
                 level_lines.append((app, encoded))
         if count < 0:
@@ -474,11 +419,16 @@ class Router:
             chunk = options_chunk(frame[pos:])
         elif pos != len(frame):
             return None
-        pending.append((slots, out_lines, out_bytes, err_lines, err_bytes, none_lines, none_bytes))
-        for counts in pending:
-            _add_counts(*counts)
+        pending.append((slots, counts))
+        for run_slots, run_counts in pending:
+            run_counts.add_to(run_slots)
         batch.accepted = entries - batch.invalid_time - batch.no_app
         return WireFrame(entries, chunk, batch)
+
+    def _source(self, key: bytes | str, tag: str) -> Source:
+        """The source of records with this metadata (or tag), cached."""
+        found = self._sources.get(key)
+        return found if found is not None else self._resolve_source(key, tag)
 
     def _resolve_source(self, key: bytes | str, tag: str) -> Source:
         meta = decode_kubernetes(key) if isinstance(key, bytes) else None
@@ -527,23 +477,57 @@ def _source(app: str, label: str, slots: StreamSlots) -> Source:
     return app, label, slots, label.encode()
 
 
-def _add_counts(
-    slots: StreamSlots,
-    out_lines: int,
-    out_bytes: int,
-    err_lines: int,
-    err_bytes: int,
-    none_lines: int,
-    none_bytes: int,
-) -> None:
-    """Add lines and bytes per stream to an app's counter slots (one big
-    integer per stream: lines from bit 64 up, bytes below)."""
-    if out_lines:
-        slots[0] += (ONE_LINE if out_lines == 1 else ONE_LINE * out_lines) + out_bytes
-    if err_lines:
-        slots[1] += (ONE_LINE if err_lines == 1 else ONE_LINE * err_lines) + err_bytes
-    if none_lines:
-        slots[2] += (ONE_LINE if none_lines == 1 else ONE_LINE * none_lines) + none_bytes
+def _lines_of(by_app: dict[str, list[bytes]], app: str) -> list[bytes]:
+    found = by_app.get(app)
+    if found is None:
+        found = by_app[app] = []
+    return found
+
+
+def _append_line(
+    lines: list[bytes], encoded: bytes, source_length: int, max_line_bytes: int, batch: RoutedBatch
+) -> tuple[int, int]:
+    """Append a stored line to `lines`, split into lines of the same head when
+    its message passes `max_line_bytes`; (lines, bytes) appended."""
+    if len(encoded) - source_length > max_line_bytes + HEAD_LENGTH:
+        pieces = split_line(encoded, max_line_bytes)
+        batch.split += len(pieces) - 1
+        lines.extend(pieces)
+        return len(pieces), sum(map(len, pieces))
+    lines.append(encoded)
+    return 1, len(encoded)
+
+
+class _RunCounts:
+    """Lines and bytes per stream (stdout, stderr, none) routed in a run of
+    one source's records: small integers, so a run costs no big-integer
+    addition per record; `add_to` adds them to the source's counter slots
+    (one big integer per stream: lines from bit 64 up, bytes below) once."""
+
+    def __init__(self) -> None:
+        self.out_lines = self.out_bytes = 0
+        self.err_lines = self.err_bytes = 0
+        self.none_lines = self.none_bytes = 0
+
+    def count(self, stream: int, added: tuple[int, int]) -> None:
+        lines, size = added
+        if stream == 0:
+            self.out_lines += lines
+            self.out_bytes += size
+        elif stream == 1:
+            self.err_lines += lines
+            self.err_bytes += size
+        else:
+            self.none_lines += lines
+            self.none_bytes += size
+
+    def add_to(self, slots: StreamSlots) -> None:
+        if self.out_lines:
+            slots[0] += ONE_LINE * self.out_lines + self.out_bytes
+        if self.err_lines:
+            slots[1] += ONE_LINE * self.err_lines + self.err_bytes
+        if self.none_lines:
+            slots[2] += ONE_LINE * self.none_lines + self.none_bytes
 
 
 def _field(frame: bytes, key: int, size: int) -> int:
