@@ -276,13 +276,12 @@ class Router:
             if pos < 0:
                 return None
             stop = pos + payload_length(frame, end)
+            gzipped = False
             if header == FIXARRAY_3:
-                chunk, compressed = packed_options(frame[stop:])
+                chunk, gzipped = packed_options(frame[stop:])
             elif stop != len(frame):
                 return None
-            else:
-                compressed = b""
-            if compressed:  # gzip: the entries are in the inflated payload
+            if gzipped:  # the entries are in the inflated payload
                 try:
                     frame = gunzip_bounded(frame[pos:stop], max_payload_bytes)
                 except FatalError as error:

@@ -122,13 +122,14 @@ class ForwardConnection:
             while (frame := splitter.next_frame()) is not None:
                 # The frame in hand counts until it is stored.
                 self._account(splitter.pending_bytes + len(frame), force=True)
-                wire = None if self._off_loop(frame) else await ingest_wire(frame, INPUT, limit)
+                off_loop = self._off_loop(frame)
+                wire = None if off_loop else await ingest_wire(frame, INPUT, limit)
                 if wire is not None:
                     self._slot.prove()
                     ack = ack_message(wire.chunk)
                 else:
                     try:
-                        event_frame = await self._decode(frame)
+                        event_frame = await self._decode(frame, off_loop)
                     except RecoverableError as error:
                         self._telemetry.error(error.reason, "decoding")
                         continue
@@ -169,9 +170,9 @@ class ForwardConnection:
             and frame.find(_COMPRESSED_KEY, len(frame) - _OPTIONS_TAIL) >= 0
         )
 
-    async def _decode(self, frame: bytes) -> EventFrame | None:
+    async def _decode(self, frame: bytes, off_loop: bool) -> EventFrame | None:
         max_payload = self._settings.max_frame_bytes
-        if not self._off_loop(frame):
+        if not off_loop:
             return decode_frame(frame, max_payload)
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._decoder, decode_frame, frame, max_payload)

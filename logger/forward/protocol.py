@@ -364,14 +364,11 @@ def _decode_frame(frame: bytes, max_payload_bytes: int) -> EventFrame | None:
     if _is_str_or_bin(kind):
         options = _decode_options(items, 2)
         payload = _str_or_bin_payload(second)
-        compressed = _option_text(options, "compressed")
-        if compressed == "gzip":
+        if _gzipped(options):
             payload = gunzip_bounded(payload, max_payload_bytes)
             mode = "compressed_packed_forward"
-        elif compressed in (None, "text"):
-            mode = "packed_forward"
         else:
-            raise MalformedFrame(f"unknown compression {compressed!r}")
+            mode = "packed_forward"
         return _packed_frame(tag, payload, options, mode)
     if len(items) < 3:
         raise MalformedFrame("a Message-mode frame needs a time and a record")
@@ -690,10 +687,7 @@ def _decode_options(items: list[msgspec.Raw], index: int) -> dict[str, msgspec.R
         return {}
     if len(items) > index + 1:
         raise MalformedFrame("a frame has elements after its options")
-    data = bytes(items[index])
-    if data == HEARTBEAT:
-        return {}
-    return options_map(data)
+    return options_map(bytes(items[index]))
 
 
 def options_chunk(encoded: bytes) -> bytes | None:
@@ -705,21 +699,28 @@ def options_chunk(encoded: bytes) -> bytes | None:
         raise MalformedFrame("options the typed decode does not take") from None
 
 
-def packed_options(encoded: bytes) -> tuple[bytes | None, bytes]:
-    """The `chunk` to ack and the payload's encoding, from a PackedForward
-    frame's encoded options, as the decoder reads them: `b""` for plain
-    entries, `b"gzip"` for one gzip stream. Raises MalformedFrame where the
-    decoder would, and for any other encoding (the decoder's to refuse)."""
-    options = {} if encoded == HEARTBEAT else options_map(encoded)
+def packed_options(encoded: bytes) -> tuple[bytes | None, bool]:
+    """The `chunk` to ack, and whether the payload is gzip, from a
+    PackedForward frame's encoded options, as the decoder reads them;
+    raises MalformedFrame where the decoder would."""
+    options = options_map(encoded)
+    return _chunk(options), _gzipped(options)
+
+
+def _gzipped(options: dict[str, msgspec.Raw]) -> bool:
+    """Whether `compressed` says gzip (else plain entries: absent or "text")."""
     compressed = _option_text(options, "compressed")
-    if compressed is None or compressed == "text":
-        return _chunk(options), b""
     if compressed == "gzip":
-        return _chunk(options), b"gzip"
+        return True
+    if compressed in (None, "text"):
+        return False
     raise MalformedFrame(f"unknown compression {compressed!r}")
 
 
 def options_map(encoded: bytes) -> dict[str, msgspec.Raw]:
+    """A frame's encoded options as the general path reads them: nil is none."""
+    if encoded == HEARTBEAT:
+        return {}
     try:
         return _OPTIONS.decode(encoded)
     except _FAST_PATH_ERRORS:
