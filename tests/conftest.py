@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -10,6 +14,15 @@ from tests.support.redis import RedisServer
 from tests.support.services import services_required
 
 _skipped: list[str] = []
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Every process a test starts keeps its state (history index, controller
+    # key, drains) under this run's own directory, never the user's home,
+    # where two runs (or two replicas) would share one index lock.
+    state = Path(tempfile.mkdtemp(prefix="wf-test-state-"))
+    os.environ["XDG_STATE_HOME"] = str(state)
+    config.add_cleanup(lambda: shutil.rmtree(state, ignore_errors=True))
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:

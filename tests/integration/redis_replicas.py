@@ -46,6 +46,8 @@ def replica(
         **os.environ,
         "WF_DRAINS_STATE_FILE": "none",
         "WF_REDIS_URL": redis_url,
+        # A state directory (the embedded history index) of its own, as each pod has.
+        "XDG_STATE_HOME": str(directory / name / "state"),
         **(env or {}),
     }
     with log.open("wb") as log_file:
