@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from aiohttp.test_utils import TestServer
 
@@ -11,7 +13,9 @@ from logger.forward.server import ForwardServer
 from logger.store.memory import MemoryStore
 
 
-async def test_the_store_closes_after_the_forward_input(monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_the_store_closes_after_the_forward_input(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     """A frame the forward input still holds while it closes can be stored."""
     closed: list[str] = []
     forward_close, store_close = ForwardServer.close, MemoryStore.close
@@ -26,7 +30,13 @@ async def test_the_store_closes_after_the_forward_input(monkeypatch: pytest.Monk
 
     monkeypatch.setattr(ForwardServer, "close", close_forward)
     monkeypatch.setattr(MemoryStore, "close", close_store)
-    settings = LoggerSettings.from_env({"WF_FORWARD_HOST": "127.0.0.1", "WF_FORWARD_PORT": "0"})
+    settings = LoggerSettings.from_env(
+        {
+            "WF_FORWARD_HOST": "127.0.0.1",
+            "WF_FORWARD_PORT": "0",
+            "WF_HISTORY_DIR": str(tmp_path / "history"),
+        }
+    )
     server = TestServer(create_app(settings))
     await server.start_server()
     await server.close()
